@@ -1,0 +1,1 @@
+"""High-level APIs: inference on images."""

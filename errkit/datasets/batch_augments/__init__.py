@@ -1,0 +1,1 @@
+"""GPU batch augmentations applied in the data preprocessor."""

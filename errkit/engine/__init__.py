@@ -1,0 +1,5 @@
+"""Runner hooks and checkpoint handling."""
+
+from . import hooks
+
+__all__ = ["hooks"]

@@ -1,0 +1,5 @@
+"""Evaluation: metrics."""
+
+from . import metrics
+
+__all__ = ["metrics"]

@@ -1,0 +1,1 @@
+"""68-point facial landmarks: detectors, alignment and index maps."""

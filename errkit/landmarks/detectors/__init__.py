@@ -1,0 +1,1 @@
+"""68-point facial landmark detectors."""

@@ -1,0 +1,1 @@
+"""Residual-image decoders (generators)."""

@@ -1,0 +1,1 @@
+"""Discriminators for the removal GAN."""

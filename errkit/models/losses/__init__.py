@@ -1,0 +1,1 @@
+"""GAN losses and the other training losses."""

@@ -1,0 +1,1 @@
+"""Residual branches: what the residual between a face and its neutral tells."""

@@ -1,0 +1,1 @@
+"""Visualizers and residual grids."""
