@@ -1,1 +1,5 @@
 """Per-sample data transforms."""
+
+from .base_transform import BaseTransform
+
+__all__ = ["BaseTransform"]
