@@ -26,7 +26,9 @@ Registries:
   ``DATASETS`` and ``TRANSFORMS`` (per-sample transforms and GPU batch
   augmentations).
 - Evaluation (child of mmengine's ``METRICS``): ``METRICS``.
-- Engine (child of mmengine's ``HOOKS``): ``HOOKS``.
+- Engine (children of mmengine's ``HOOKS`` and ``OPTIM_WRAPPER_CONSTRUCTORS``):
+  ``HOOKS`` and ``OPTIM_WRAPPER_CONSTRUCTORS`` (one optimizer per sub-network
+  for GAN training).
 - Visualisation (children of mmengine's ``VISUALIZERS`` and ``VISBACKENDS``):
   ``VISUALIZERS`` and ``VISBACKENDS``.
 
@@ -43,6 +45,7 @@ from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
@@ -61,6 +64,7 @@ __all__ = [
     "TRANSFORMS",
     "METRICS",
     "HOOKS",
+    "OPTIM_WRAPPER_CONSTRUCTORS",
     "VISUALIZERS",
     "VISBACKENDS",
     "ALL_REGISTRIES",
@@ -71,11 +75,16 @@ class UnknownComponentError(KeyError):
     """A config names a ``type`` that no registry holds.
 
     Args:
-        registry (ErrkitRegistry): The registry that was searched.
-        key (str): The unknown name.
+        registry (ErrkitRegistry | str): The registry that was searched, or a
+            ready message (mmengine re-raises errors with a prefixed message).
+        key (str, optional): The unknown name.
     """
 
-    def __init__(self, registry: "ErrkitRegistry", key: str) -> None:
+    def __init__(self, registry: "ErrkitRegistry | str", key: Optional[str] = None) -> None:
+        if isinstance(registry, str):
+            self.registry_name, self.key, self.close_matches = None, key, []
+            super().__init__(registry)
+            return
         names = sorted(registry.all_names())
         close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
         lines = [f"'{key}' is not in the errkit '{registry.name}' registry."]
@@ -192,6 +201,11 @@ METRICS = _child("metric", MMENGINE_METRICS, "errkit", ["errkit.evaluation.metri
 # Runner hooks.
 HOOKS = _child("hook", MMENGINE_HOOKS, "errkit", ["errkit.engine.hooks"])
 
+# Optimizer-wrapper constructors (one optimizer per sub-network).
+OPTIM_WRAPPER_CONSTRUCTORS = _child(
+    "optim_wrapper_constructor", MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, "errkit",
+    ["errkit.engine.optimizers"])
+
 # Visualizers and their storage backends.
 VISUALIZERS = _child("visualizer", MMENGINE_VISUALIZERS, "errkit", ["errkit.visualization"])
 VISBACKENDS = _child("vis_backend", MMENGINE_VISBACKENDS, "errkit", ["errkit.visualization"])
@@ -208,6 +222,7 @@ ALL_REGISTRIES: Dict[str, ErrkitRegistry] = {
     "transforms": TRANSFORMS,
     "metrics": METRICS,
     "hooks": HOOKS,
+    "optim_wrapper_constructors": OPTIM_WRAPPER_CONSTRUCTORS,
     "visualizers": VISUALIZERS,
     "vis_backends": VISBACKENDS,
 }

@@ -1,0 +1,55 @@
+"""``errkit plugins``: list the discovered plugins and what each registered."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import List, Optional
+
+__all__ = ["parse_args", "format_plugins", "main"]
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse the flags of ``errkit plugins``."""
+    parser = argparse.ArgumentParser(prog="errkit plugins", description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--disable-plugin", action="append", default=[], metavar="NAME",
+                        help="do not load this plugin; repeatable")
+    return parser.parse_args(argv)
+
+
+def format_plugins(plugins) -> str:
+    """Render :class:`~errkit.plugin_manager.PluginInfo` records as text."""
+    from errkit.version import PLUGIN_API_VERSION
+
+    lines = [f"errkit plugin API {PLUGIN_API_VERSION}"]
+    for info in plugins:
+        head = f"{info.distribution} {info.version}  [{info.name} = {info.value}]"
+        if info.status != "loaded":
+            head += f"  ({info.status}: {info.reason})"
+        lines.append("")
+        lines.append(head)
+        for registry, names in sorted(info.components.items()):
+            lines.append(f"  {registry} ({len(names)}): {', '.join(names)}")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of ``errkit plugins``."""
+    args = parse_args(argv)
+    from errkit.plugin_manager import PluginError, disable_plugins, load_plugins
+
+    disable_plugins(args.disable_plugin)
+    try:
+        plugins = load_plugins()
+    except PluginError as exc:
+        from errkit.cli.common import fail
+
+        fail(str(exc))
+    if args.json:
+        print(json.dumps([dict(name=p.name, value=p.value, distribution=p.distribution,
+                               version=p.version, status=p.status, reason=p.reason,
+                               api=p.api, components=p.components) for p in plugins], indent=2))
+    else:
+        print(format_plugins(plugins))
+    return 0

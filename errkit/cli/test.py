@@ -1,0 +1,88 @@
+"""``tools/test.py`` and ``errkit test``: evaluate a checkpoint on the test split."""
+
+from __future__ import annotations
+
+import argparse
+import os.path as osp
+from typing import List, Optional
+
+from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugin_args, fail,
+                               load_config, work_dir_for)
+
+__all__ = ["parse_args", "merge_args", "resolve_checkpoint", "main"]
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse the test flags (the same as mmpretrain's ``tools/test.py``)."""
+    parser = argparse.ArgumentParser(prog="errkit test", description=__doc__)
+    parser.add_argument("config", help="config file")
+    parser.add_argument("checkpoint", help="checkpoint file, a work dir, or its last_checkpoint")
+    add_common_args(parser)
+    parser.add_argument("--show-dir", help="write residual grids (input | neutral | residual | "
+                        "true neutral) as PNG into this folder")
+    parser.add_argument("--out", help="write the metrics as JSON to this file")
+    return parser.parse_args(argv)
+
+
+def resolve_checkpoint(path: str) -> str:
+    """Accept a checkpoint file, a work dir, or mmengine's ``last_checkpoint`` file.
+
+    Raises:
+        FileNotFoundError: Nothing usable at ``path``.
+    """
+    if osp.isdir(path):
+        path = osp.join(path, "last_checkpoint")
+    if osp.basename(path) == "last_checkpoint" and osp.isfile(path):
+        with open(path) as f:
+            target = f.read().strip()
+        if not osp.isfile(target):
+            target = osp.join(osp.dirname(path), osp.basename(target))
+        path = target
+    if not osp.isfile(path):
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    return path
+
+
+def merge_args(cfg, args: argparse.Namespace):
+    """Fold the command-line flags into the config."""
+    cfg.work_dir = work_dir_for(cfg, args.work_dir, args.config)
+    cfg.launcher = args.launcher
+    cfg.load_from = resolve_checkpoint(args.checkpoint)
+    if args.show_dir:
+        hooks = cfg.setdefault("custom_hooks", [])
+        hooks.append(dict(type="ResidualVisualizationHook", test_out_dir=args.show_dir))
+    return cfg
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    """Entry point of ``tools/test.py`` and ``errkit test``.
+
+    Returns:
+        dict: The test metrics.
+    """
+    args = parse_args(argv)
+    apply_plugin_args(args)
+    import errkit.engine  # noqa: F401  (allow-lists checkpoint globals)
+    from mmengine.runner import Runner
+
+    from errkit.datasets.errors import DatasetNotFoundError
+
+    try:
+        cfg = load_config(args.config, args.cfg_options)
+        cfg = merge_args(cfg, args)
+    except (ConfigNotFoundError, FileNotFoundError) as exc:
+        fail(str(exc))
+    try:
+        runner = Runner.from_cfg(cfg)
+        metrics = runner.test()
+    except DatasetNotFoundError as exc:
+        fail(str(exc))
+    if args.out:
+        from errkit.utils.atomic_io import atomic_write_json
+
+        atomic_write_json(args.out, metrics)
+    return metrics
+
+
+if __name__ == "__main__":
+    main()

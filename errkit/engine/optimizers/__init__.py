@@ -1,0 +1,5 @@
+"""Optimizer-wrapper constructors."""
+
+from .multi_optim_wrapper_constructor import MultiOptimWrapperConstructor
+
+__all__ = ["MultiOptimWrapperConstructor"]
