@@ -303,12 +303,12 @@ def _register(pm: pluggy.PluginManager, info: PluginInfo, module: Any) -> None:
         if isinstance(exc, KeyError) and "already registered" in str(exc):
             raise PluginConflictError(
                 f"errkit plugin {info.label} registers a name that is taken: {exc}. "
-                f"Disable it with {DISABLE_ENV}={info.name} or --disable-plugin {info.name}.",
+                + _how_to_disable(info),
                 info.distribution, info.name) from exc
         raise PluginError(
             f"errkit plugin {info.label} failed while registering its components: "
-            f"{type(exc).__name__}: {exc}. Disable it with {DISABLE_ENV}={info.name} "
-            f"or --disable-plugin {info.name}.", info.distribution, info.name) from exc
+            f"{type(exc).__name__}: {exc}. " + _how_to_disable(info),
+            info.distribution, info.name) from exc
     after = _snapshot()
     for key, names in after.items():
         added = set(names - before[key])
@@ -322,13 +322,19 @@ def _register(pm: pluggy.PluginManager, info: PluginInfo, module: Any) -> None:
                 _STATE.owners[(key, n)] = info
 
 
+def _how_to_disable(info: PluginInfo) -> str:
+    if info.distribution == BUILTIN_DISTRIBUTION:
+        return "errkit's own components are broken: reinstall errkit (pip install -e .)."
+    return f"Disable it with {DISABLE_ENV}={info.name} or --disable-plugin {info.name}."
+
+
 def _load_one(pm: pluggy.PluginManager, info: PluginInfo, loader: Callable[[], Any]) -> None:
     try:
         module = loader()
     except Exception as exc:
         raise PluginError(
             f"errkit plugin {info.label} failed to import: {type(exc).__name__}: {exc}. "
-            f"Disable it with {DISABLE_ENV}={info.name} or --disable-plugin {info.name}.",
+            + _how_to_disable(info),
             info.distribution, info.name) from exc
     if not _check_api(info, module):
         return

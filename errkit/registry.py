@@ -148,6 +148,20 @@ class ErrkitRegistry(Registry):
             raise UnknownComponentError(self, key)
         return obj
 
+    def build(self, cfg: dict, *args, **kwargs) -> Any:
+        """Build ``cfg`` as mmengine does, in errkit's scope unless one is set.
+
+        Components often build their parts through mmengine's root registries
+        (``BaseModel`` builds its data preprocessor so); without a default scope
+        those lookups would miss errkit's names.
+        """
+        from mmengine.registry import DefaultScope
+
+        if DefaultScope.get_current_instance() is None:
+            with DefaultScope.overwrite_default_scope("errkit"):
+                return super().build(cfg, *args, **kwargs)
+        return super().build(cfg, *args, **kwargs)
+
     def __contains__(self, key: str) -> bool:
         return self.lookup(key) is not None
 
