@@ -40,10 +40,49 @@ def _numpy_globals() -> List[Any]:
     return found
 
 
+#: The only attributes that an mmengine checkpoint fetches with ``getattr``:
+#: :class:`~mmengine.logging.HistoryBuffer` pickles its statistics methods as
+#: ``getattr(HistoryBuffer, name)``.
+HISTORY_BUFFER_METHODS = frozenset({"min", "max", "mean", "current"})
+
+
+def restricted_getattr(obj: Any, name: str, *default: Any) -> Any:
+    """The ``getattr`` that unpickling may call: HistoryBuffer's statistics only.
+
+    PyTorch's ``weights_only`` loader refuses the builtin ``getattr`` (it would
+    reach any attribute of any allowed object). errkit maps the pickled
+    ``builtins.getattr`` to this function, which serves exactly the accesses
+    mmengine's checkpoints make and refuses every other.
+
+    Raises:
+        pickle.UnpicklingError: Any other attribute access.
+    """
+    import pickle
+
+    from mmengine.logging import HistoryBuffer
+
+    if (obj is HistoryBuffer or isinstance(obj, HistoryBuffer)) and name in HISTORY_BUFFER_METHODS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f"checkpoint asks for attribute {name!r} of {type(obj).__name__}: not allowed")
+
+
 def _mmengine_globals() -> List[Any]:
     from mmengine.logging import HistoryBuffer
 
-    return [HistoryBuffer]
+    return [HistoryBuffer, (restricted_getattr, "__builtin__.getattr"),
+            (restricted_getattr, "builtins.getattr"), (_codecs_encode, "_codecs.encode")]
+
+
+def _codecs_encode(obj: Any, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+    """``_codecs.encode`` for the byte strings inside pickled numpy arrays."""
+    import codecs
+
+    if not isinstance(obj, str) or encoding not in ("latin1", "latin-1", "utf-8", "utf8"):
+        import pickle
+
+        raise pickle.UnpicklingError("checkpoint calls _codecs.encode with unexpected arguments")
+    return codecs.encode(obj, encoding, errors)
 
 
 #: Every class that errkit allows ``torch.load`` to reconstruct beyond PyTorch's own.
@@ -88,8 +127,11 @@ def safe_load(path: str, map_location: Any = "cpu") -> Dict[str, Any]:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # UnpicklingError, RuntimeError (zip), EOFError ...
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
+        lines = [ln for ln in str(exc).splitlines() if "GLOBAL" in ln or "not allowed" in ln]
+        text = (lines or str(exc).splitlines() or [type(exc).__name__])[0].strip()
+        if any(k in str(exc).lower() for k in ("unsupported global", "not an allowed global",
+                                               "is blocked", "not allowed",
+                                               "unexpected arguments")):
             raise CheckpointError(
                 f"refused to load {path}: it contains objects that are not allowed in an errkit "
                 f"checkpoint ({text}). Nothing from it was executed. Only load checkpoints "
