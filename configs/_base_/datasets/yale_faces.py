@@ -1,0 +1,71 @@
+# Yale faces beside the checkout (research use only; never copied into the project):
+# SS_condition.png, 15 subjects. The expressions happy, sad, sleepy, surprised and wink
+# are the classes, SS_normal.png the neutral reference; the other conditions (glasses,
+# noglasses, leftlight, rightlight) do not match the pattern and are reported as ignored.
+# Grey crops of varying size without landmarks: AlignFace centre-crops and resizes them.
+# 15 subjects: 5 folds of 3 subjects.
+dataset_type = 'PatternFolderDataset'
+data_root = '../shared/data/yale_faces'
+pattern = r'(?P<subject>\d+)_(?P<label>happy|sad|sleepy|surprised|wink|normal)\.png'
+classes = ('happy', 'sad', 'sleepy', 'surprised', 'wink')
+neutral_label = 'normal'
+fold = 0
+num_folds = 5
+split_seed = 0
+color_type = 'grey'
+img_size = 128
+
+train_pipeline = [
+    dict(type='LoadFaceImages', color_type=color_type),
+    dict(type='AlignFace', size=img_size),
+    dict(type='PackFERInputs'),
+]
+test_pipeline = [
+    dict(type='LoadFaceImages', color_type=color_type),
+    dict(type='AlignFace', size=img_size),
+    dict(type='PackFERInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        pattern=pattern,
+        classes=classes,
+        neutral_label=neutral_label,
+        fold=fold,
+        num_folds=num_folds,
+        split_seed=split_seed,
+        split='train',
+        pipeline=train_pipeline,
+    ),
+)
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        pattern=pattern,
+        classes=classes,
+        neutral_label=neutral_label,
+        fold=fold,
+        num_folds=num_folds,
+        split_seed=split_seed,
+        split='test',
+        test_mode=True,
+        pipeline=test_pipeline,
+    ),
+)
+test_dataloader = val_dataloader
+
+val_evaluator = [dict(type='ExpressionMetric'), dict(type='RemovalMetric')]
+test_evaluator = val_evaluator
