@@ -1,1 +1,5 @@
 """Runner hooks."""
+
+from .residual_visualization_hook import ResidualVisualizationHook
+
+__all__ = ["ResidualVisualizationHook"]

@@ -1,0 +1,64 @@
+# The embedded synthetic face set: identities x expression sequences from neutral to
+# peak, exact 68-point landmarks and exact neutral faces, written once in the CK+ layout
+# under data_root (cached) and read by the CK+ loader. Subject-independent folds: this
+# base trains on the other folds of `fold` and tests on `fold` (held-out identities).
+dataset_type = 'SyntheticCKPlusDataset'
+data_root = 'data/synthetic_ckplus'
+synthetic = dict(num_identities=60, frames_per_sequence=8, image_size=128, seed=0,
+                 color=False, progress=False)
+num_classes = 7
+num_peak_frames = 3
+fold = 0
+num_folds = 5
+split_seed = 0
+color_type = 'grey'
+img_size = 64
+
+train_pipeline = [
+    dict(type='LoadFaceImages', color_type=color_type),
+    dict(type='AlignFace', size=img_size),
+    dict(type='PackFERInputs'),
+]
+test_pipeline = train_pipeline
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        **synthetic,
+        num_classes=num_classes,
+        num_peak_frames=num_peak_frames,
+        fold=fold,
+        num_folds=num_folds,
+        split_seed=split_seed,
+        split='train',
+        pipeline=train_pipeline,
+    ),
+)
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        **synthetic,
+        num_classes=num_classes,
+        num_peak_frames=num_peak_frames,
+        fold=fold,
+        num_folds=num_folds,
+        split_seed=split_seed,
+        split='test',
+        test_mode=True,
+        pipeline=test_pipeline,
+    ),
+)
+test_dataloader = val_dataloader
+
+val_evaluator = [dict(type='ExpressionMetric'), dict(type='RemovalMetric')]
+test_evaluator = val_evaluator
