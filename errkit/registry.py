@@ -107,12 +107,16 @@ class UnknownComponentError(KeyError):
 class ErrkitRegistry(Registry):
     """An mmengine registry that loads plugins before lookups and explains misses.
 
-    It behaves as :class:`mmengine.registry.Registry`, with two additions:
+    It behaves as :class:`mmengine.registry.Registry`, with these additions:
 
     - the first lookup loads the ``errkit`` entry-point plugins
       (:func:`errkit.plugin_manager.load_plugins`);
+    - a name missing here is also searched in errkit's other registries of the
+      same kind (under ``default_scope='errkit'`` mmengine resolves a build in
+      ``ENCODERS`` to :data:`MODELS`, the scope's registry);
     - looking up an unknown name raises :class:`UnknownComponentError` instead of
-      returning ``None``.
+      returning ``None``;
+    - :meth:`build` runs in this registry's scope when no default scope is set.
 
     Examples:
         >>> from errkit.registry import HEADS
@@ -135,7 +139,27 @@ class ErrkitRegistry(Registry):
             The registered class or function, or ``None``.
         """
         self._ensure_plugins()
-        return super().get(key)
+        obj = super().get(key)
+        if obj is None and "." not in key:
+            # Under a default scope, mmengine resolves every model-kind build to the
+            # scope's registry (MODELS for 'errkit'): search errkit's whole tree of
+            # this kind (MODELS and its children ENCODERS, LOSSES, ...).
+            top = self
+            while isinstance(top.parent, ErrkitRegistry):
+                top = top.parent
+            obj = top._search_tree(key)
+        return obj
+
+    def _search_tree(self, key: str) -> Optional[Any]:
+        self.import_from_location()
+        if key in self._module_dict:
+            return self._module_dict[key]
+        for child in self.children.values():
+            if isinstance(child, ErrkitRegistry):
+                found = child._search_tree(key)
+                if found is not None:
+                    return found
+        return None
 
     def get(self, key: str) -> Any:
         """Find ``key`` in this registry, its parents or its scope's registry.
@@ -149,7 +173,7 @@ class ErrkitRegistry(Registry):
         return obj
 
     def build(self, cfg: dict, *args, **kwargs) -> Any:
-        """Build ``cfg`` as mmengine does, in errkit's scope unless one is set.
+        """Build ``cfg`` as mmengine does, in this registry's scope unless one is set.
 
         Components often build their parts through mmengine's root registries
         (``BaseModel`` builds its data preprocessor so); without a default scope
@@ -158,7 +182,7 @@ class ErrkitRegistry(Registry):
         from mmengine.registry import DefaultScope
 
         if DefaultScope.get_current_instance() is None:
-            with DefaultScope.overwrite_default_scope("errkit"):
+            with DefaultScope.overwrite_default_scope(self.scope):
                 return super().build(cfg, *args, **kwargs)
         return super().build(cfg, *args, **kwargs)
 

@@ -107,3 +107,14 @@ def test_preprocessor_in_model_normalises():
             "data_samples": None}
     out = model.data_preprocessor(data)
     assert torch.allclose(out["inputs"]["img"], torch.ones(1, 1, 16, 16))
+
+
+def test_child_registries_build_under_errkit_scope():
+    # The Runner sets default_scope='errkit'; mmengine then resolves builds in ENCODERS,
+    # LOSSES or HEADS to MODELS, which must find the children's names.
+    from mmengine.registry import DefaultScope
+
+    with DefaultScope.overwrite_default_scope("errkit"):
+        enc = reg.ENCODERS.build(dict(type="TimmEncoder", model_name="resnet10t", in_channels=1))
+        loss = reg.LOSSES.build(dict(type="GANLoss", gan_type="lsgan"))
+    assert type(enc).__name__ == "TimmEncoder" and type(loss).__name__ == "GANLoss"

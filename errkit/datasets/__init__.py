@@ -2,14 +2,17 @@
 
 from . import batch_augments, transforms
 from .base_fer_dataset import BaseFERDataset
+from .cached_face_dataset import CachedFaceDataset
 from .ckplus_dataset import CKPlusDataset
 from .ckplus_writer import write_ckplus_sequence
 from .io import DataFileError, read_emotion_file, read_image, read_landmarks_file
 from .kfold import select_fold_indices, subject_kfold
 from .mmi_dataset import MMIDataset
 from .pattern_folder_dataset import PatternFolderDataset
+from .synthetic_ckplus_dataset import SyntheticCKPlusDataset
 
 __all__ = ["batch_augments", "transforms",
-           "BaseFERDataset", "CKPlusDataset", "MMIDataset", "PatternFolderDataset",
+           "BaseFERDataset", "CachedFaceDataset", "CKPlusDataset", "MMIDataset",
+           "PatternFolderDataset", "SyntheticCKPlusDataset",
            "DataFileError", "read_emotion_file", "read_image", "read_landmarks_file",
            "select_fold_indices", "subject_kfold", "write_ckplus_sequence"]

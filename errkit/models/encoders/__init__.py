@@ -1,1 +1,5 @@
 """Feature encoders."""
+
+from .timm_encoder import TimmEncoder
+
+__all__ = ["TimmEncoder"]

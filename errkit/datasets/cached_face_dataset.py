@@ -1,0 +1,121 @@
+"""Faces aligned once by ``tools/prepare_data.py``, read from one cache file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, List, Optional, Sequence, Union
+
+from errkit.landmarks.face_cache import load_face_cache
+from errkit.registry import DATASETS, TRANSFORMS
+
+from .base_fer_dataset import BaseFERDataset
+
+__all__ = ["CachedFaceDataset"]
+
+
+@DATASETS.register_module()
+class CachedFaceDataset(BaseFERDataset):
+    """A dataset prepared by :func:`errkit.landmarks.prepare.prepare_dataset`.
+
+    The cache (see :mod:`errkit.landmarks.face_cache`) holds aligned
+    ``size x size`` faces, their neutral references and landmarks, so no image
+    is decoded or aligned while training: each sample's results dict already
+    has ``img`` and (when it has one) ``neutral`` as ``(S, S, C)`` uint8
+    arrays, ``landmarks`` / ``neutral_landmarks`` in crop coordinates, and
+    ``ori_shape`` = ``img_shape`` = ``(S, S)``. The pipeline is then just
+    ``[dict(type='PackFERInputs')]`` (plus any augmentation).
+
+    The class names come from the cache; folds are selected as for every
+    :class:`~errkit.datasets.BaseFERDataset` (subject-independent).
+
+    Args:
+        cache_file (str | os.PathLike): The ``.npz`` cache; relative to
+            ``data_root`` when that is given and the path is relative.
+        fold (int, optional): Cross-validation fold. Defaults to ``None``.
+        num_folds (int): Number of folds. Defaults to 10.
+        split (str): ``'train'``, ``'test'`` or ``'all'``. Defaults to ``'all'``.
+        split_seed (int): Seed of the fold assignment. Defaults to 0.
+        pipeline (Sequence[dict]): Transforms. Defaults to
+            ``[dict(type='PackFERInputs')]``.
+        **kwargs: Arguments of :class:`mmengine.dataset.BaseDataset`
+            (``data_root``, ``metainfo``, ``test_mode``, ``lazy_init`` ...).
+
+    Raises:
+        FileNotFoundError: ``cache_file`` does not exist.
+        errkit.landmarks.face_cache.FaceCacheError: It is not a valid cache.
+
+    Examples:
+        >>> dataset = CachedFaceDataset('data/cache/ckplus.npz', fold=0,
+        ...                             split='train')  # doctest: +SKIP
+        >>> dataset[0]['inputs']['img'].shape  # doctest: +SKIP
+        torch.Size([1, 128, 128])
+    """
+
+    def __init__(
+        self,
+        cache_file: Union[str, os.PathLike],
+        fold: Optional[int] = None,
+        num_folds: int = 10,
+        split: str = "all",
+        split_seed: int = 0,
+        pipeline: Sequence[Any] = (dict(type="PackFERInputs"),),
+        metainfo: Optional[dict] = None,
+        **kwargs: Any,
+    ) -> None:
+        path = Path(cache_file).expanduser()
+        data_root = kwargs.get("data_root")
+        if data_root and not path.is_absolute():
+            path = Path(data_root) / path
+        self.cache_file = str(path)
+        self._cache = load_face_cache(path)
+        metainfo = dict({"classes": self._cache.classes}, **(metainfo or {}))
+        # Built here from errkit's registry, so no mmengine default scope is needed.
+        transforms = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
+        super().__init__(fold=fold, num_folds=num_folds, split=split, split_seed=split_seed,
+                         pipeline=transforms, metainfo=metainfo, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """One contract dict per cached face (images are added on access).
+
+        Returns:
+            list[dict]: ``img_path``, ``neutral_path``, ``landmarks``,
+            ``neutral_landmarks``, ``gt_label``, ``subject``, ``sequence``,
+            ``frame`` and ``cache_index``.
+        """
+        cache = self._cache
+        items = []
+        for i in range(len(cache)):
+            j = int(cache.neutral_index[i])
+            items.append({
+                "cache_index": i,
+                "img_path": str(cache.img_path[i]),
+                "neutral_path": str(cache.neutral_paths[j]) if j >= 0 else None,
+                "landmarks": cache.landmarks[i].copy(),
+                "neutral_landmarks": cache.neutral_landmarks[j].copy() if j >= 0 else None,
+                "gt_label": int(cache.gt_label[i]),
+                "subject": str(cache.subject[i]),
+                "sequence": str(cache.sequence[i]),
+                "frame": int(cache.frame[i]),
+            })
+        return items
+
+    def get_data_info(self, idx: int) -> dict:
+        """The sample's contract dict plus its aligned ``img`` and ``neutral``.
+
+        Args:
+            idx (int): Index of the (selected) sample.
+
+        Returns:
+            dict: Also holds ``img``, ``neutral`` (or None), ``ori_shape`` and
+            ``img_shape``; the arrays are copies, safe to modify.
+        """
+        info = super().get_data_info(idx)
+        i = info["cache_index"]
+        j = int(self._cache.neutral_index[i])
+        info["img"] = self._cache.images[i].copy()
+        info["neutral"] = self._cache.neutrals[j].copy() if j >= 0 else None
+        shape = tuple(info["img"].shape[:2])
+        info["ori_shape"] = shape
+        info["img_shape"] = shape
+        return info
