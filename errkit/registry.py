@@ -39,7 +39,8 @@ registry, lists its registered names and suggests close matches.
 from __future__ import annotations
 
 import difflib
-from typing import Any, Dict, Optional
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, Optional
 
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
@@ -116,7 +117,8 @@ class ErrkitRegistry(Registry):
       ``ENCODERS`` to :data:`MODELS`, the scope's registry);
     - looking up an unknown name raises :class:`UnknownComponentError` instead of
       returning ``None``;
-    - :meth:`build` runs in this registry's scope when no default scope is set.
+    - :meth:`build` runs in errkit's scope when no default scope is set, and
+      builds in errkit's scope stay in this registry.
 
     Examples:
         >>> from errkit.registry import HEADS
@@ -173,7 +175,7 @@ class ErrkitRegistry(Registry):
         return obj
 
     def build(self, cfg: dict, *args, **kwargs) -> Any:
-        """Build ``cfg`` as mmengine does, in this registry's scope unless one is set.
+        """Build ``cfg`` as mmengine does, in errkit's scope unless one is set.
 
         Components often build their parts through mmengine's root registries
         (``BaseModel`` builds its data preprocessor so); without a default scope
@@ -182,9 +184,28 @@ class ErrkitRegistry(Registry):
         from mmengine.registry import DefaultScope
 
         if DefaultScope.get_current_instance() is None:
-            with DefaultScope.overwrite_default_scope(self.scope):
+            with DefaultScope.overwrite_default_scope("errkit"):
                 return super().build(cfg, *args, **kwargs)
         return super().build(cfg, *args, **kwargs)
+
+    @contextmanager
+    def switch_scope_and_registry(self, scope: Optional[str]) -> Iterator["Registry"]:
+        """Stay in this registry for errkit's scope; defer to mmengine otherwise.
+
+        mmengine would switch a build under ``default_scope='errkit'`` to the
+        scope's registry of the root (:data:`MODELS` for every model kind);
+        errkit's registries resolve names across their tree themselves.
+        """
+        from mmengine.registry import DefaultScope
+
+        current = DefaultScope.get_current_instance()
+        effective = scope if scope is not None else (current.scope_name if current else None)
+        if effective in (None, "errkit", self.scope):
+            with DefaultScope.overwrite_default_scope(scope):
+                yield self
+        else:
+            with super().switch_scope_and_registry(scope) as registry:
+                yield registry
 
     def __contains__(self, key: str) -> bool:
         return self.lookup(key) is not None

@@ -3,5 +3,9 @@
 from . import (classifiers, data_preprocessors, decoders, discriminators, encoders, heads,
                losses, residuals)
 
-__all__ = ["classifiers", "data_preprocessors", "decoders", "discriminators", "encoders",
+from .errnet import ERRNet
+from .errnet_generator import ERRNetGenerator
+from .residual_recognizer import ResidualRecognizer
+
+__all__ = ["ERRNet", "ERRNetGenerator", "ResidualRecognizer", "classifiers", "data_preprocessors", "decoders", "discriminators", "encoders",
            "heads", "losses", "residuals"]

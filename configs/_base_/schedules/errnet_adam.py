@@ -1,0 +1,22 @@
+# ERR-Net schedule: one Adam per sub-network (pix2pix settings), constant learning
+# rate for the first half, then a linear decay.
+# On a GPU, train in bfloat16 by giving each wrapper
+# type='AmpOptimWrapper', dtype='bfloat16'.
+max_epochs = 40
+optim_wrapper = dict(
+    constructor='MultiOptimWrapperConstructor',
+    generator=dict(
+        type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
+    recognizer=dict(
+        type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
+    discriminator=dict(
+        type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
+)
+# One list: applied to every optimizer of the dict.
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1.0, end_factor=0.01, by_epoch=True,
+         begin=max_epochs // 2, end=max_epochs),
+]
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()

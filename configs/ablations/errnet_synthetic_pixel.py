@@ -1,0 +1,7 @@
+# Ablation: + pixel-level residual (adversarial removal, no landmark residual, no segment loss).
+_base_ = ['../errnet_synthetic.py']
+model = dict(
+    residuals=[dict(type='PixelResidual', feat_channels=32, num_stages=3)],
+    use_segments_in_head=False,
+    loss_weights=dict(segment=0.0, landmark=0.0),
+)
