@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "plugins": "errkit.cli.plugins",
     "train": "errkit.cli.train",
     "test": "errkit.cli.test",
+    "kfold": "errkit.cli.kfold",
 }
 
 

@@ -4,22 +4,22 @@
 :class:`errkit.datasets.CachedFaceDataset` reads it. The file holds plain
 arrays only (no pickles), so loading it runs no code:
 
-========================  ======================  ================================
-key                       shape, dtype            meaning
-========================  ======================  ================================
-``images``                (N, S, S, C) uint8      aligned expressive faces
-``landmarks``             (N, 68, 2) float32      their landmarks, crop coordinates
-``neutral_index``         (N,) int64              row of ``neutrals``, -1 if none
-``neutrals``              (M, S, S, C) uint8      aligned neutral faces (shared)
-``neutral_landmarks``     (M, 68, 2) float32      their landmarks
-``neutral_paths``         (M,) str                their source files
-``gt_label``              (N,) int64              class index
-``subject``, ``sequence`` (N,) str                identifiers
-``frame``                 (N,) int64              frame number
-``img_path``              (N,) str                source file of each face
-``classes``               (K,) str                class names
-``meta``                  () str                  JSON: format version, size, ...
-========================  ======================  ================================
+==========================  ======================  ================================
+key                         shape, dtype            meaning
+==========================  ======================  ================================
+``images``                  (N, S, S, C) uint8      aligned expressive faces
+``landmarks``               (N, 68, 2) float32      their landmarks, crop coordinates
+``neutral_index``           (N,) int64              row of ``neutrals``, -1 if none
+``neutrals``                (M, S, S, C) uint8      aligned neutral faces (shared)
+``neutral_landmarks``       (M, 68, 2) float32      their landmarks
+``neutral_paths``           (M,) str                their source files
+``gt_label``                (N,) int64              class index
+``subject``, ``sequence``   (N,) str                identifiers
+``frame``                   (N,) int64              frame number
+``img_path``                (N,) str                source file of each face
+``classes``                 (K,) str                class names
+``meta``                    () str                  JSON: format version, size, ...
+==========================  ======================  ================================
 """
 
 from __future__ import annotations
