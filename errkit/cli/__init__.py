@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "train": "errkit.cli.train",
     "test": "errkit.cli.test",
     "kfold": "errkit.cli.kfold",
+    "new-plugin": "errkit.cli.new_plugin",
 }
 
 

@@ -1,0 +1,133 @@
+"""``errkit new-plugin``: the skeleton plugin distribution, written, installed and discovered."""
+
+from __future__ import annotations
+
+import ast
+import json
+
+import pytest
+
+from errkit.cli.new_plugin import main, render_skeleton, skeleton_names
+from errkit.version import PLUGIN_API_VERSION
+from tests.conftest import pip_install_target, run_python
+
+NAME = "errkit-texture-residual"
+
+
+def test_names_are_derived_from_the_distribution_name():
+    n = skeleton_names("Errkit_Texture.Residual")
+    assert (n.dist, n.module, n.entry_point) == (NAME, "errkit_texture_residual",
+                                                 "texture_residual")
+    assert (n.class_name, n.residual_module, n.config_name) == (
+        "TextureResidual", "texture_residual", "errnet_texture_synthetic.py")
+    major = int(PLUGIN_API_VERSION.split(".")[0])
+    assert n.plugin_api == f">={major},<{major + 1}"
+    other = skeleton_names("my-flow", class_name="OpticalFlowResidual")
+    assert (other.module, other.entry_point, other.residual_module) == (
+        "my_flow", "my_flow", "optical_flow_residual")
+
+
+@pytest.mark.parametrize("name,message", [("bad name", "invalid plugin name"),
+                                          ("-flow", "invalid plugin name"),
+                                          ("errkit", "cannot be 'errkit'"),
+                                          ("errkit-residual", "--class-name")])
+def test_bad_names_are_refused(name, message):
+    with pytest.raises(ValueError, match=message):
+        skeleton_names(name)
+
+
+def test_bad_class_name_is_refused():
+    with pytest.raises(ValueError, match="CamelCase"):
+        skeleton_names("flow", class_name="flow_residual")
+
+
+def test_rendered_files_are_valid_and_complete():
+    files = render_skeleton(skeleton_names(NAME))
+    assert sorted(files) == sorted([
+        "pyproject.toml", "README.md", "errkit_texture_residual/__init__.py",
+        "errkit_texture_residual/plugin.py", "errkit_texture_residual/texture_residual.py",
+        "errkit_texture_residual/configs/errnet_texture_synthetic.py",
+        "tests/test_texture_residual.py"])
+    for path, text in files.items():
+        assert "$" not in text, f"unfilled placeholder in {path}"
+        if path.endswith(".py"):
+            ast.parse(text, filename=path)
+    assert '[project.entry-points.errkit]\ntexture_residual = "errkit_texture_residual.plugin"' \
+        in files["pyproject.toml"]
+    plugin = files["errkit_texture_residual/plugin.py"]
+    assert "@errkit.hookimpl\ndef errkit_register_components(registries)" in plugin
+    assert "registries.residuals.register_module(module=TextureResidual)" in plugin
+    assert "class TextureResidual(BaseResidual):" in files[
+        "errkit_texture_residual/texture_residual.py"]
+
+
+def test_writes_skeleton_and_refuses_to_overwrite(tmp_path, capsys):
+    assert main([NAME, "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    folder = tmp_path / NAME
+    assert f"pip install -e {folder}" in out
+    residual = folder / "errkit_texture_residual" / "texture_residual.py"
+    residual.write_text(residual.read_text() + "# edited by the author\n")
+    with pytest.raises(SystemExit) as exc:
+        main([NAME, "--dir", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{folder} already exists" in err and "never overwrites" in err
+    assert residual.read_text().endswith("# edited by the author\n")  # untouched
+
+
+@pytest.fixture(scope="module")
+def installed_skeleton(tmp_path_factory):
+    """``(source, install target)`` of a generated and pip-installed skeleton."""
+    root = tmp_path_factory.mktemp("new_plugin")
+    assert main([NAME, "--dir", str(root / "src")]) == 0
+    src = root / "src" / NAME
+    target = root / "site"
+    pip_install_target(src, target)
+    return src, target
+
+
+@pytest.mark.slow
+def test_installed_skeleton_is_discovered_and_its_residual_runs(installed_skeleton):
+    _, target = installed_skeleton
+    result = run_python("""
+        import contextlib, io, json
+        import torch
+        from errkit.cli import main
+        from errkit.models.residuals import ResidualContext
+        from errkit.registry import RESIDUALS
+
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            main(['plugins', '--json'])
+        ours = {p['distribution']: p for p in json.loads(buf.getvalue())}['errkit-texture-residual']
+        branch = RESIDUALS.build(dict(type='TextureResidual', in_channels=1)).eval()
+        x = torch.rand(2, 1, 32, 32) * 2 - 1
+        r = torch.randn(2, 1, 32, 32) * 0.1
+        feats = branch(ResidualContext(x=x, neutral_hat=x - r, residual_hat=r))
+        print(json.dumps([ours['name'], ours['status'], ours['components'],
+                          list(feats.shape), branch.out_channels]))
+        """, pythonpath=[target])
+    assert result.returncode == 0, result.stderr
+    name, status, components, shape, out_channels = json.loads(
+        result.stdout.strip().splitlines()[-1])
+    assert (name, status) == ("texture_residual", "loaded")
+    assert components == {"residuals": ["TextureResidual"]}
+    assert shape == [2, out_channels]
+
+
+@pytest.mark.slow
+def test_skeleton_text_listing_and_own_tests_pass(installed_skeleton):
+    src, target = installed_skeleton
+    listing = run_python("from errkit.cli import main; main(['plugins'])", pythonpath=[target])
+    assert listing.returncode == 0, listing.stderr
+    assert "errkit-texture-residual 0.1.0  [texture_residual = errkit_texture_residual.plugin]" \
+        in listing.stdout
+    assert "  residuals (1): TextureResidual" in listing.stdout
+    result = run_python(f"""
+        import sys
+        import pytest
+        sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', {str(src / 'tests')!r}]))
+        """, pythonpath=[target])
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "4 passed" in result.stdout
