@@ -18,6 +18,8 @@ SUBCOMMANDS = {
     "test": "errkit.cli.test",
     "kfold": "errkit.cli.kfold",
     "new-plugin": "errkit.cli.new_plugin",
+    "infer": "errkit.cli.infer",
+    "export": "errkit.cli.export",
 }
 
 

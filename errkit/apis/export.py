@@ -1,0 +1,305 @@
+"""Export the recognition path (image -> probabilities, neutral, residual) to TorchScript or ONNX.
+
+The exported graph takes aligned faces ``(B, C, S, S)`` float32 in ``[-1, 1]``
+(``uint8 / 127.5 - 1``, with ``C`` and ``S`` as in the config's test
+pipeline) and returns, for an ERR-Net, ``probs`` ``(B, K)``, ``activations``
+``(B, K)`` (segment activations), ``neutral`` ``(B, C, S, S)`` in ``[-1, 1]``
+and ``residual`` ``(B, C, S, S)``; for a plain classifier only ``probs``. The
+class names, face size and colour type travel with the file: TorchScript's
+extra file ``errkit_meta.json``, ONNX ``metadata_props`` key ``errkit_meta``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+from errkit.apis.expression_remover import ExpressionRemover
+
+__all__ = ["ExportError", "ExportResult", "ERRNetExportWrapper", "ClassifierExportWrapper",
+           "export_wrapper", "export_model", "EXPORT_FORMATS", "META_KEY"]
+
+#: Formats :func:`export_model` writes.
+EXPORT_FORMATS = ("torchscript", "onnx")
+#: Name of the metadata entry (TorchScript extra file ``META_KEY + '.json'``).
+META_KEY = "errkit_meta"
+#: Name of the exported graph's input.
+INPUT_NAME = "img"
+
+
+class ExportError(RuntimeError):
+    """The model could not be exported, or the export does not reproduce it."""
+
+
+class ERRNetExportWrapper(nn.Module):
+    """ERR-Net's inference path as a module returning a tuple of tensors.
+
+    Holds the model's generator and recognizer only (not the discriminator,
+    the losses or ERR-Net's non-tensor extra state), and computes what
+    :meth:`errkit.models.ERRNet.infer` computes.
+
+    Args:
+        model (ERRNet): A model in eval mode.
+
+    Shape:
+        - Input: ``(B, C, H, W)`` in ``[-1, 1]``.
+        - Output: ``probs`` and ``activations`` ``(B, K)``; with a decoder also
+          ``neutral`` (clamped to ``[-1, 1]``) and ``residual`` ``(B, C, H, W)``.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.generator = model.generator
+        self.recognizer = model.recognizer
+        self.has_decoder = model.generator.decoder is not None
+
+    @property
+    def output_names(self) -> List[str]:
+        """Names of the outputs, in order."""
+        return ["probs", "activations"] + (["neutral", "residual"] if self.has_decoder else [])
+
+    def forward(self, img: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        from errkit.models.residuals import ResidualContext
+
+        gen = self.generator(img)
+        ctx = ResidualContext(x=img, neutral_hat=gen["neutral"], residual_hat=gen["residual"],
+                              encoder_features=gen["features"], z=gen["z"],
+                              activations=gen["activations"])
+        logits = self.recognizer(ctx, None)["logits"].float()
+        outputs = (logits.softmax(dim=1), gen["activations"].float())
+        if self.has_decoder:
+            outputs += (gen["neutral"].float().clamp(-1.0, 1.0), gen["residual"].float())
+        return outputs
+
+
+class ClassifierExportWrapper(nn.Module):
+    """A classifier's ``mode='tensor'`` logits as softmax probabilities.
+
+    Args:
+        model (nn.Module): A model whose ``forward(img, mode='tensor')`` returns
+            logits ``(B, K)`` (e.g. ``TimmClassifier``).
+    """
+
+    output_names = ["probs"]
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, img: torch.Tensor) -> Tuple[torch.Tensor]:
+        return (self.model(img, mode="tensor").float().softmax(dim=1),)
+
+
+def export_wrapper(model: nn.Module) -> nn.Module:
+    """The exportable module of a model (an ERR-Net or a logits classifier)."""
+    if hasattr(model, "generator") and hasattr(model, "recognizer"):
+        return ERRNetExportWrapper(model).eval()
+    return ClassifierExportWrapper(model).eval()
+
+
+def _eager_outputs(model: nn.Module, img: torch.Tensor, names: Sequence[str]) -> List[torch.Tensor]:
+    """The reference: the model's own ``infer`` (or softmax of its logits)."""
+    with torch.no_grad():
+        if callable(getattr(model, "infer", None)):
+            out = model.infer(img)
+            return [out[name] for name in names]
+        return [model(img, mode="tensor").float().softmax(dim=1)]
+
+
+@dataclass
+class ExportResult:
+    """What :func:`export_model` wrote and how it was checked.
+
+    Attributes:
+        path (str): The file written.
+        format (str): ``'torchscript'`` or ``'onnx'``.
+        exporter (str): The exporter used (``torch.jit.trace``,
+            ``torch.onnx dynamo`` or ``torch.onnx legacy``).
+        input_shape (tuple): Example input shape ``(B, C, S, S)``.
+        output_names (list[str]): Output names, in order.
+        meta (dict): The metadata stored in the file.
+        verified_with (str): What ran the exported file for the comparison, or
+            ``'none'``.
+        max_abs_diff (dict[str, float]): Largest difference to the eager model
+            per output, over the checked batch sizes.
+        notes (list[str]): E.g. a failed exporter that was fallen back from.
+    """
+
+    path: str
+    format: str
+    exporter: str
+    input_shape: Tuple[int, ...]
+    output_names: List[str]
+    meta: dict
+    verified_with: str = "none"
+    max_abs_diff: Dict[str, float] = field(default_factory=dict)
+    notes: List[str] = field(default_factory=list)
+
+
+def _quiet(fn: Callable, *args, **kwargs):
+    """Run an exporter with its warnings and progress prints silenced."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+def _export_torchscript(wrapper: nn.Module, example: torch.Tensor, out_file: str, meta: dict
+                        ) -> str:
+    traced = _quiet(torch.jit.trace, wrapper, example, check_trace=False)
+    _quiet(torch.jit.save, traced, out_file,
+           _extra_files={f"{META_KEY}.json": json.dumps(meta)})
+    return "torch.jit.trace"
+
+
+def _export_onnx(wrapper: nn.Module, example: torch.Tensor, out_file: str, meta: dict,
+                 dynamic_batch: bool, opset_version: Optional[int], dynamo: Optional[bool],
+                 notes: List[str]) -> str:
+    import onnx
+
+    names = list(wrapper.output_names)
+    errors = []
+    for use_dynamo in ([True, False] if dynamo is None else [bool(dynamo)]):
+        kwargs = dict(input_names=[INPUT_NAME], output_names=names, dynamo=use_dynamo)
+        if opset_version is not None:
+            kwargs["opset_version"] = opset_version
+        if dynamic_batch and use_dynamo:
+            kwargs["dynamic_shapes"] = {"img": {0: torch.export.Dim("batch", min=1)}}
+        elif dynamic_batch:
+            kwargs["dynamic_axes"] = {n: {0: "batch"} for n in [INPUT_NAME] + names}
+        try:
+            _quiet(torch.onnx.export, wrapper, (example,), out_file, **kwargs)
+            break
+        except Exception as exc:  # every exporter failure is reported with the fallback's
+            errors.append(f"torch.onnx.export(dynamo={use_dynamo}) failed: "
+                          f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+    else:
+        raise ExportError("ONNX export failed:\n  " + "\n  ".join(errors))
+    notes.extend(errors)
+    proto = onnx.load(out_file)
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = META_KEY, json.dumps(meta)
+    onnx.save(proto, out_file)
+    try:
+        onnx.checker.check_model(out_file, full_check=True)
+    except onnx.checker.ValidationError as exc:
+        raise ExportError(f"{out_file} is not a valid ONNX model: {exc}") from exc
+    return f"torch.onnx {'dynamo' if use_dynamo else 'legacy'}"
+
+
+def _onnx_runner(out_file: str, notes: List[str]) -> Tuple[Optional[Callable], str]:
+    """Run an ONNX file with onnxruntime, else onnx's reference evaluator."""
+    try:
+        import onnxruntime
+    except ImportError:
+        onnxruntime = None
+    if onnxruntime is not None:
+        session = onnxruntime.InferenceSession(out_file, providers=["CPUExecutionProvider"])
+        return (lambda x: session.run(None, {INPUT_NAME: x})), "onnxruntime"
+    notes.append("onnxruntime is not installed: outputs checked with onnx.reference "
+                 "(the ONNX reference implementation)")
+    from onnx.reference import ReferenceEvaluator
+
+    evaluator = ReferenceEvaluator(out_file)
+    return (lambda x: evaluator.run(None, {INPUT_NAME: x})), "onnx.reference"
+
+
+def export_model(config, checkpoint: Optional[str], out_file: str, format: str = "torchscript",
+                 batch_size: int = 1, dynamic_batch: bool = True, device: str = "cpu",
+                 cfg_options: Optional[dict] = None, verify: bool = True, atol: float = 1e-4,
+                 opset_version: Optional[int] = None,
+                 dynamo: Optional[bool] = None) -> ExportResult:
+    """Export a checkpoint's recognition path and check it against the eager model.
+
+    Args:
+        config (str | Config): The config the checkpoint was trained with.
+        checkpoint (str, optional): The checkpoint (None: random weights).
+        out_file (str): The ``.pt`` / ``.onnx`` file to write.
+        format (str): ``'torchscript'`` or ``'onnx'``. Defaults to
+            ``'torchscript'``.
+        batch_size (int): Batch size of the example input. Defaults to 1.
+        dynamic_batch (bool): Let the batch size vary (the example then has at
+            least 2 faces, and the check also runs another batch size).
+            Defaults to True.
+        device (str): Defaults to ``'cpu'``.
+        cfg_options (dict, optional): Config overrides.
+        verify (bool): Run the exported file (TorchScript: torch.jit.load;
+            ONNX: onnxruntime when installed, else ``onnx.reference``) and
+            compare with the eager model. Defaults to True.
+        atol (float): Largest allowed difference. Defaults to 1e-4.
+        opset_version (int, optional): ONNX opset (exporter default if None).
+        dynamo (bool, optional): ONNX exporter: True the ``torch.export``
+            one, False the legacy TorchScript one, None the first, falling
+            back to the second. Defaults to None.
+
+    Returns:
+        ExportResult: The file, exporter and check.
+
+    Raises:
+        ExportError: Unknown format, failed export, or outputs that differ by
+            more than ``atol`` (the file is kept for inspection).
+    """
+    if format not in EXPORT_FORMATS:
+        raise ExportError(f"format must be one of {EXPORT_FORMATS}, got {format!r}")
+    remover = ExpressionRemover(config, checkpoint, device=device, detector=None,
+                                cfg_options=cfg_options)
+    model = remover.model
+    pre = getattr(model, "data_preprocessor", None)
+    channels = getattr(pre, "num_channels", None) or (1 if remover.color_type == "grey" else 3)
+    wrapper = export_wrapper(model)
+    for param in wrapper.parameters():  # a model built for export: inference outputs only
+        param.requires_grad_(False)
+    size = remover.img_size
+    example_batch = max(int(batch_size), 2 if dynamic_batch else 1)
+    gen = torch.Generator().manual_seed(0)
+    example = (torch.rand(example_batch, channels, size, size, generator=gen) * 2 - 1).to(device)
+    meta = dict(model=type(model).__name__, config=str(remover.config_path),
+                checkpoint=None if checkpoint is None else str(checkpoint),
+                classes=list(remover.classes), img_size=size, color_type=remover.color_type,
+                input=dict(name=INPUT_NAME, shape=["batch" if dynamic_batch else example_batch,
+                                                   channels, size, size],
+                           dtype="float32", range=[-1.0, 1.0], from_uint8="x / 127.5 - 1"),
+                outputs=list(wrapper.output_names))
+    os.makedirs(os.path.dirname(os.path.abspath(out_file)), exist_ok=True)
+    notes: List[str] = []
+    if format == "torchscript":
+        exporter = _export_torchscript(wrapper, example, out_file, meta)
+    else:
+        exporter = _export_onnx(wrapper, example, out_file, meta, dynamic_batch, opset_version,
+                                dynamo, notes)
+    result = ExportResult(path=out_file, format=format, exporter=exporter,
+                          input_shape=tuple(example.shape), output_names=list(wrapper.output_names),
+                          meta=meta, notes=notes)
+    if not verify:
+        return result
+    if format == "torchscript":
+        loaded = _quiet(torch.jit.load, out_file, map_location=device)
+        run, result.verified_with = (lambda x: loaded(x)), "torch.jit.load"
+    else:
+        run, result.verified_with = _onnx_runner(out_file, notes)
+    batches = [example] + ([torch.rand(example_batch + 1, channels, size, size, generator=gen)
+                            .mul(2).sub(1).to(device)] if dynamic_batch else [])
+    for img in batches:
+        expected = _eager_outputs(model, img, result.output_names)
+        with torch.no_grad():
+            got = run(img if format == "torchscript" else img.cpu().numpy())
+        for name, want, have in zip(result.output_names, expected, got):
+            have = torch.as_tensor(have).to(want.device)
+            if have.shape != want.shape:
+                raise ExportError(f"{out_file}: output {name} has shape {tuple(have.shape)}, "
+                                  f"the model gives {tuple(want.shape)}")
+            diff = float((have.float() - want.float()).abs().max())
+            result.max_abs_diff[name] = max(result.max_abs_diff.get(name, 0.0), diff)
+    bad = {k: v for k, v in result.max_abs_diff.items() if not v <= atol}
+    if bad:
+        raise ExportError(f"{out_file} ({exporter}, run with {result.verified_with}) differs "
+                          f"from the eager model by more than {atol}: {bad} (file kept)")
+    return result

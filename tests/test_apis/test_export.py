@@ -1,0 +1,145 @@
+"""Export of the recognition path to TorchScript and ONNX, checked against the eager model."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from errkit.apis.export import ExportError, export_model, export_wrapper
+from errkit.apis.expression_remover import load_inference_model
+
+REPO = Path(__file__).resolve().parents[2]
+OUTPUTS = ["probs", "activations", "neutral", "residual"]
+
+
+def _tiny(folder: Path, base: str = "errnet_synthetic.py", model: str = "") -> tuple:
+    """A tiny leaf config over a real one and a random mmengine-style checkpoint."""
+    config = folder / f"tiny_{Path(base).name}"
+    config.write_text(f"_base_ = [{str(REPO / 'configs' / base)!r}]\n" + (model or (
+        "model = dict(encoder=dict(model_name='resnet10t'), latent=dict(segment_dim=4),\n"
+        "             decoder=dict(base_channels=8),\n"
+        "             discriminator=dict(base_channels=8, num_layers=2),\n"
+        "             residuals=[dict(type='PixelResidual', feat_channels=8, num_stages=2),\n"
+        "                        dict(type='LandmarkResidual', hidden_channels=16,\n"
+        "                             embed_channels=16, out_channels=16)])\n")))
+    torch.manual_seed(0)
+    model, _, _ = load_inference_model(str(config))
+    for param in model.parameters():  # make the zero-initialised regressor matter too
+        param.data.add_(0.01 * torch.randn_like(param))
+    ckpt = folder / "epoch_1.pth"
+    torch.save(dict(meta=dict(dataset_meta=dict(classes=list("abcdefg"))),
+                    state_dict=model.state_dict()), ckpt)
+    return config, ckpt
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return _tiny(tmp_path_factory.mktemp("export"))
+
+
+@pytest.fixture(scope="module")
+def eager(tiny):
+    model, _, _ = load_inference_model(str(tiny[0]), str(tiny[1]))
+
+    def run(img):
+        out = model.infer(img)
+        return [out[name] for name in OUTPUTS]
+
+    return run
+
+
+def test_torchscript_matches_eager(tiny, eager, tmp_path):
+    config, ckpt = tiny
+    out_file = tmp_path / "errnet.pt"
+    result = export_model(str(config), str(ckpt), str(out_file), format="torchscript")
+    assert result.output_names == OUTPUTS and result.verified_with == "torch.jit.load"
+    assert max(result.max_abs_diff.values()) <= 1e-4
+    assert result.input_shape == (2, 1, 64, 64)
+    # an independent check, at a batch size the trace never saw
+    extra = {"errkit_meta.json": ""}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loaded = torch.jit.load(str(out_file), _extra_files=extra)
+    meta = json.loads(extra["errkit_meta.json"])
+    assert meta["classes"] == list("abcdefg") and meta["img_size"] == 64
+    assert meta["input"]["shape"] == ["batch", 1, 64, 64] and meta["outputs"] == OUTPUTS
+    img = torch.rand(5, 1, 64, 64) * 2 - 1
+    got = loaded(img)
+    assert not any(t.requires_grad for t in got)
+    for name, want, have in zip(OUTPUTS, eager(img), got):
+        assert have.shape == want.shape, name
+        torch.testing.assert_close(have, want, atol=1e-4, rtol=0, msg=name)
+    assert abs(float(got[0].sum()) - 5.0) < 1e-4
+
+
+def test_wrapper_reproduces_infer_and_holds_no_discriminator(tiny, eager):
+    model, _, _ = load_inference_model(str(tiny[0]), str(tiny[1]))
+    wrapper = export_wrapper(model)
+    assert not any(k.startswith("discriminator") for k in wrapper.state_dict())
+    assert all(torch.is_tensor(v) for v in wrapper.state_dict().values())
+    img = torch.rand(3, 1, 64, 64) * 2 - 1
+    with torch.no_grad():
+        got = wrapper(img)
+    for want, have in zip(eager(img), got):
+        torch.testing.assert_close(have, want, atol=1e-6, rtol=0)
+
+
+def test_classifier_export_has_probs_only(tmp_path):
+    config, ckpt = _tiny(tmp_path, "baselines/timm_classifier_synthetic.py",
+                         "model = dict(model_name='resnet10t')\n")
+    result = export_model(str(config), str(ckpt), str(tmp_path / "cls.pt"), batch_size=3,
+                          dynamic_batch=False)
+    assert result.output_names == ["probs"] and result.input_shape == (3, 1, 64, 64)
+    assert result.max_abs_diff["probs"] <= 1e-4
+
+
+def test_export_errors(tiny, tmp_path):
+    with pytest.raises(ExportError, match="format must be one of"):
+        export_model(str(tiny[0]), str(tiny[1]), str(tmp_path / "x.bin"), format="tflite")
+
+
+@pytest.mark.slow
+def test_onnx_matches_eager(tiny, eager, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    config, ckpt = tiny
+    out_file = tmp_path / "errnet.onnx"
+    result = export_model(str(config), str(ckpt), str(out_file), format="onnx")
+    assert result.exporter.startswith("torch.onnx")
+    assert max(result.max_abs_diff.values()) <= 1e-4
+    proto = onnx.load(str(out_file))
+    onnx.checker.check_model(proto)
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert json.loads(meta["errkit_meta"])["classes"] == list("abcdefg")
+    assert [o.name for o in proto.graph.output] == OUTPUTS
+    img = torch.rand(3, 1, 64, 64) * 2 - 1
+    try:
+        import onnxruntime
+    except ImportError:
+        onnxruntime = None
+    if onnxruntime is not None:
+        session = onnxruntime.InferenceSession(str(out_file), providers=["CPUExecutionProvider"])
+        got = session.run(None, {"img": img.numpy()})
+        assert result.verified_with == "onnxruntime"
+    else:  # onnx's own reference implementation runs the graph
+        from onnx.reference import ReferenceEvaluator
+
+        got = ReferenceEvaluator(proto).run(None, {"img": img.numpy()})
+        assert result.verified_with == "onnx.reference"
+    for name, want, have in zip(OUTPUTS, eager(img), got):
+        torch.testing.assert_close(torch.from_numpy(have), want, atol=1e-4, rtol=0, msg=name)
+
+
+def test_export_cli(tiny, tmp_path, capsys):
+    from errkit.cli.export import main
+
+    out_file = tmp_path / "cli.pt"
+    assert main([str(tiny[0]), str(tiny[1]), str(out_file), "--static-batch"]) == 0
+    assert out_file.is_file() and "checked with torch.jit.load" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main([str(tmp_path / "missing_config.py"), str(tiny[1]), str(out_file)])
+    assert info.value.code == 2
+    assert "missing_config.py" in capsys.readouterr().err

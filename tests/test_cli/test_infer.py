@@ -1,0 +1,147 @@
+"""``errkit infer``: figures and results.json, exit codes, clear messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from errkit.cli.infer import collect_images, main
+
+REPO = Path(__file__).resolve().parents[2]
+YALE = REPO / ".." / "shared" / "data" / "yale_faces"
+CLASSES = ["anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise"]
+
+
+def _tiny(folder: Path, decoder_channels: int = 8) -> Path:
+    config = folder / f"tiny_{decoder_channels}.py"
+    config.write_text(
+        f"_base_ = [{str(REPO / 'configs' / 'errnet_synthetic.py')!r}]\n"
+        "model = dict(encoder=dict(model_name='resnet10t'), latent=dict(segment_dim=4),\n"
+        f"             decoder=dict(base_channels={decoder_channels}),\n"
+        "             discriminator=dict(base_channels=8, num_layers=2),\n"
+        "             residuals=[dict(type='PixelResidual', feat_channels=8, num_stages=2)])\n")
+    return config
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from errkit.apis.expression_remover import load_inference_model
+
+    folder = tmp_path_factory.mktemp("infer")
+    config = _tiny(folder)
+    torch.manual_seed(0)
+    model, _, _ = load_inference_model(str(config))
+    ckpt = folder / "epoch_1.pth"
+    torch.save(dict(meta=dict(dataset_meta=dict(classes=tuple(CLASSES))),
+                    state_dict=model.state_dict()), ckpt)
+    return config, ckpt
+
+
+def _images(folder: Path) -> list:
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (50, 42), dtype=np.uint8)).save(folder / "grey.png")
+    Image.fromarray(rng.integers(0, 255, (33, 61, 3), dtype=np.uint8)).save(folder / "rgb.jpg")
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (folder / "notes.txt").write_text("not an image")
+    return sorted(folder.glob("*.png")) + sorted(folder.glob("*.jpg"))
+
+
+def test_collect_images_expands_folders(tmp_path):
+    files = _images(tmp_path / "imgs")
+    assert collect_images([str(tmp_path / "imgs"), "x.png"]) == [str(f) for f in files] + ["x.png"]
+
+
+def test_infer_writes_figures_and_json_and_fails_on_a_bad_image(tiny, tmp_path, capsys):
+    _images(tmp_path / "imgs")
+    out = tmp_path / "out"
+    code = main([str(tiny[0]), str(tiny[1]), str(tmp_path / "imgs"), "--out", str(out),
+                 "--detector", "none"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "corrupt.png" in captured.err and "cannot read image" in captured.err
+    assert sorted(p.name for p in out.iterdir()) == ["grey.png", "results.json", "rgb.png"]
+    for name in ("grey.png", "rgb.png"):
+        with Image.open(out / name) as figure:
+            assert figure.format == "PNG" and figure.width > 600
+    summary = json.loads((out / "results.json").read_text())
+    assert summary["classes"] == CLASSES and summary["num_failed"] == 1
+    assert summary["model"] == "ERRNet" and summary["img_size"] == 64
+    by_name = {Path(e["source"]).name: e for e in summary["images"]}
+    bad = by_name["corrupt.png"]
+    assert bad["faces"] == [] and bad["figure"] is None and "corrupt.png" in bad["error"]
+    for name, shape in (("grey.png", [50, 42]), ("rgb.jpg", [33, 61])):
+        entry = by_name[name]
+        assert entry["error"] is None and entry["image_shape"] == shape
+        (face,) = entry["faces"]
+        assert sum(face["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+        assert face["label"] in CLASSES and face["landmarks"] is None
+        assert len(face["segment_activations"]) == 7
+    assert by_name["rgb.jpg"]["figure"] == "rgb.png"
+
+
+def test_infer_all_good_exits_zero_and_keeps_same_stems_apart(tiny, tmp_path):
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        Image.fromarray(np.zeros((40, 40), np.uint8)).save(tmp_path / sub / "face.png")
+    out = tmp_path / "out"
+    code = main([str(tiny[0]), str(tiny[1]), str(tmp_path / "a" / "face.png"),
+                 str(tmp_path / "b" / "face.png"), "--out", str(out), "--aligned"])
+    assert code == 0
+    assert (out / "face.png").is_file() and (out / "face_1.png").is_file()
+
+
+def test_clear_messages_for_config_and_checkpoint(tiny, tmp_path, capsys):
+    image = tmp_path / "x.png"
+    Image.fromarray(np.zeros((40, 40), np.uint8)).save(image)
+    with pytest.raises(SystemExit) as info:
+        main([str(tmp_path / "nowhere.py"), str(tiny[1]), str(image), "--out", str(tmp_path)])
+    assert info.value.code == 2
+    assert "config file not found" in capsys.readouterr().err
+    other = _tiny(tmp_path, decoder_channels=16)
+    with pytest.raises(SystemExit) as info:
+        main([str(other), str(tiny[1]), str(image), "--out", str(tmp_path), "--aligned"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2
+    assert "does not match" in err and str(other) in err and "generator.decoder" in err
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_infer_detects_yale_faces_and_reports_no_face(tiny, tmp_path, capsys):
+    if not YALE.is_dir():
+        pytest.skip(f"Yale faces not found at {YALE}")
+    pytest.importorskip("dlib")
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((80, 100), 128, np.uint8)).save(blank)
+    out = tmp_path / "out"
+    code = main([str(tiny[0]), str(tiny[1]), str(YALE / "03_happy.png"), str(blank),
+                 "--out", str(out), "--detector", "dlib"])
+    assert code == 0  # no face is a warning, not a failure
+    assert "blank.png: no face found" in capsys.readouterr().err
+    summary = json.loads((out / "results.json").read_text())
+    face_entry, blank_entry = summary["images"]
+    assert summary["detector"] == "DlibLandmarkDetector"
+    assert len(face_entry["faces"]) == 1
+    assert np.asarray(face_entry["faces"][0]["landmarks"]).shape == (68, 2)
+    assert blank_entry["faces"] == [] and "no face" in blank_entry["warning"]
+    assert (out / "03_happy.png").is_file() and (out / "blank.png").is_file()
+
+
+@pytest.mark.slow
+def test_tools_infer_script(tiny, tmp_path):
+    image = tmp_path / "x.png"
+    Image.fromarray(np.zeros((40, 40), np.uint8)).save(image)
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "infer.py"), str(tiny[0]),
+                           str(tiny[1]), str(image), str(tmp_path / "gone.png"), "--out",
+                           str(tmp_path / "out"), "--aligned"],
+                          capture_output=True, text=True, cwd=str(REPO))
+    assert proc.returncode == 1, proc.stderr
+    assert "gone.png does not exist" in proc.stderr
+    assert (tmp_path / "out" / "x.png").is_file()
