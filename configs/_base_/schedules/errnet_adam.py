@@ -20,3 +20,13 @@ param_scheduler = [
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
+
+# Several processes (tools/train.py --launcher pytorch): one DistributedDataParallel
+# per sub-network, since ERRNet.train_step updates them separately.
+# find_unused_parameters=True: variants that switch a term off (a zero loss
+# weight, disc_steps > 1) leave parameters without gradients in some updates,
+# which DDP otherwise waits for; set it to False for a little speed only when
+# every parameter gets a gradient in every update. On the CPU (gloo) also set
+# model_wrapper_cfg.device_ids=None; see docs/tutorials/distributed.rst.
+model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel', broadcast_buffers=False,
+                         find_unused_parameters=True)

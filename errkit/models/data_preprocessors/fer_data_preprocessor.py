@@ -37,6 +37,11 @@ class FERDataPreprocessor(BaseDataPreprocessor):
             (1: grey, 3: repeat grey to RGB / average RGB to grey). Defaults to
             None (keep).
         non_blocking (bool): Non-blocking host-to-device copies. Defaults to True.
+        channels_last (bool): Return the image tensors in the channels-last
+            memory format (``torch.channels_last``), which convolutions with
+            tensor cores prefer on CUDA; use it together with a model moved
+            with ``model.to(memory_format=torch.channels_last)``. Shapes and
+            values are unchanged. Defaults to False.
 
     Shape:
         - ``inputs['img']``, ``inputs['neutral']``: ``(B, C, H, W)`` in ``[-1, 1]``.
@@ -54,7 +59,8 @@ class FERDataPreprocessor(BaseDataPreprocessor):
     """
 
     def __init__(self, batch_augments: Optional[Union[dict, Sequence[dict]]] = None,
-                 num_channels: Optional[int] = None, non_blocking: bool = True) -> None:
+                 num_channels: Optional[int] = None, non_blocking: bool = True,
+                 channels_last: bool = False) -> None:
         super().__init__(non_blocking=non_blocking)
         if isinstance(batch_augments, dict):
             batch_augments = [batch_augments]
@@ -64,6 +70,7 @@ class FERDataPreprocessor(BaseDataPreprocessor):
         if num_channels not in (None, 1, 3):
             raise ValueError(f"num_channels must be None, 1 or 3, got {num_channels!r}")
         self.num_channels = num_channels
+        self.channels_last = bool(channels_last)
 
     def _convert_channels(self, img: torch.Tensor) -> torch.Tensor:
         if self.num_channels is None or img.shape[1] == self.num_channels:
@@ -118,4 +125,8 @@ class FERDataPreprocessor(BaseDataPreprocessor):
         if training:
             for aug in self.batch_augments:
                 batch = aug(batch)
+        if self.channels_last:
+            for key in IMAGE_KEYS:
+                if key in batch:
+                    batch[key] = batch[key].contiguous(memory_format=torch.channels_last)
         return {"inputs": batch, "data_samples": data_samples}
