@@ -22,7 +22,8 @@ os.environ.setdefault("ERRKIT_DISABLE_PLUGIN_AUTOLOAD", "1")
 def pytest_configure(config):
     import torch
 
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    # One thread: small convolutions on a loaded 2-core machine are far slower with two.
+    torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(config, items):

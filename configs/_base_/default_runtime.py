@@ -5,7 +5,12 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
+    # mmengine's CheckpointHook with atomic writes: a killed run never leaves a
+    # truncated checkpoint for --resume to pick (errkit.engine.hooks).
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2),
+    # Stops on a NaN/Inf loss term before a checkpoint can save it; the models
+    # guard their own updates too (model.nan_policy='stop' | 'skip').
+    nan_guard=dict(type='NaNGuardHook'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 

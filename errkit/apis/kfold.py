@@ -214,7 +214,9 @@ def run_fold(config_file: str, fold: int, num_folds: int, resume: bool = True,
     """
     import errkit.engine  # noqa: F401  (allow-lists the globals of mmengine checkpoints)
     from mmengine.config import Config
-    from mmengine.runner import Runner, find_latest_checkpoint
+    from mmengine.runner import Runner
+
+    from errkit.engine.checkpoint import find_resumable_checkpoint
 
     with open(config_file, encoding="utf-8") as f:
         text = f.read()
@@ -224,7 +226,7 @@ def run_fold(config_file: str, fold: int, num_folds: int, resume: bool = True,
     work_dir = cfg.get("work_dir") or osp.dirname(osp.abspath(config_file))
     cfg.work_dir = work_dir
     cfg.launcher = launcher
-    latest = find_latest_checkpoint(work_dir) if resume and osp.isdir(work_dir) else None
+    latest = find_resumable_checkpoint(work_dir)[0] if resume and osp.isdir(work_dir) else None
     if latest:
         cfg.resume, cfg.load_from = True, latest
     else:

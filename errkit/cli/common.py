@@ -4,19 +4,30 @@ argument merging and plugin switches."""
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import os.path as osp
 import sys
-from typing import List, Optional
+import typing
+from typing import Any, Dict, List, Optional, Union
+
+try:
+    from types import UnionType  # ``int | None`` annotations
+except ImportError:  # Python < 3.10
+    UnionType = None
 
 from mmengine.config import Config, DictAction
 
-__all__ = ["ConfigNotFoundError", "resolve_config", "load_config", "add_common_args",
-           "apply_plugin_args", "fail"]
+__all__ = ["ConfigNotFoundError", "ConfigValueError", "resolve_config", "load_config",
+           "check_config_types", "add_common_args", "apply_plugin_args", "fail"]
 
 
 class ConfigNotFoundError(FileNotFoundError):
     """A config path that is neither a file nor found in any plugin's config folder."""
+
+
+class ConfigValueError(ValueError):
+    """Config values whose type contradicts the argument they are passed to."""
 
 
 def resolve_config(path: str) -> str:
@@ -56,6 +67,126 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         cfg.merge_from_dict(cfg_options)
     cfg.setdefault("default_scope", "errkit")
     return cfg
+
+
+def _annotations(func) -> Dict[str, Any]:
+    """Evaluated parameter annotations of ``func``; those that cannot be evaluated are left out."""
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return {}
+    namespace = dict(getattr(func, "__globals__", {}))
+    namespace.update(vars(typing))
+    hints = {}
+    for name, param in params.items():
+        hint = param.annotation
+        if hint is inspect.Parameter.empty:
+            continue
+        if isinstance(hint, str):
+            try:
+                hint = eval(hint, namespace)  # noqa: S307 (the library's own annotation text)
+            except Exception:
+                continue
+        hints[name] = hint
+    return hints
+
+
+def _matches(value: Any, hint: Any) -> Optional[bool]:
+    """Whether ``value`` fits a simple annotation; None when that cannot be told."""
+    origin = typing.get_origin(hint)
+    if origin is Union or (UnionType is not None and origin is UnionType):
+        verdicts = [_matches(value, arg) for arg in typing.get_args(hint)]
+        if any(v is True for v in verdicts):
+            return True
+        return False if all(v is False for v in verdicts) else None
+    if hint is type(None):
+        return value is None
+    if hint in (int, bool):
+        return isinstance(value, (int, bool))
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    return None
+
+
+def _hint_name(hint: Any) -> str:
+    if typing.get_origin(hint) in (Union, UnionType):
+        return " | ".join(_hint_name(a) for a in typing.get_args(hint))
+    return "None" if hint is type(None) else getattr(hint, "__name__", str(hint))
+
+
+def _find_class(name: str):
+    """The class a config ``type`` names in errkit's registries (or their parents)."""
+    from errkit import registry
+
+    for reg_name in registry.__all__:
+        reg = getattr(registry, reg_name)
+        lookup = getattr(reg, "lookup", None)
+        if callable(lookup) and isinstance(reg, registry.ErrkitRegistry):
+            try:
+                found = lookup(name)
+            except Exception:
+                found = None
+            if inspect.isclass(found):
+                return found
+    return None
+
+
+def check_config_types(cfg: Config) -> List[str]:
+    """Find config values whose type contradicts the argument they are given to.
+
+    Every dict with a ``type`` that errkit's registries (and their mmengine
+    parents) know is checked against the ``__init__`` annotations of that
+    class; ``*_dataloader`` keys against :class:`torch.utils.data.DataLoader`'s;
+    ``train_cfg`` against mmengine's training loops. Only plain annotations
+    (``int``, ``float``, ``bool``, ``str``, ``None`` and unions of them) are
+    checked, and ``None`` values are left to the components.
+
+    Args:
+        cfg (Config): The merged config.
+
+    Returns:
+        list[str]: One line per problem, naming the field (e.g.
+        ``model.num_classes: expected int, got str 'seven' (TimmClassifier)``).
+    """
+    problems: List[str] = []
+
+    def check(node: Any, path: str, hints: Dict[str, Any], owner: str) -> None:
+        for key, value in node.items():
+            if key == "type" or value is None:
+                continue
+            hint = hints.get(key)
+            if hint is not None and _matches(value, hint) is False:
+                problems.append(f"{path}.{key}: expected {_hint_name(hint)}, got "
+                                f"{type(value).__name__} {value!r} ({owner})")
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            kind = node.get("type")
+            cls = _find_class(kind) if isinstance(kind, str) else None
+            if cls is not None:
+                check(node, path, _annotations(cls.__init__), kind)
+            for key, value in node.items():
+                walk(value, f"{path}.{key}" if path else str(key))
+        elif isinstance(node, (list, tuple)):
+            for i, value in enumerate(node):
+                walk(value, f"{path}[{i}]")
+
+    import torch.utils.data
+    from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+
+    loader_hints = _annotations(torch.utils.data.DataLoader.__init__)
+    for key in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        if isinstance(cfg.get(key), dict):
+            check(cfg[key], key, loader_hints, "DataLoader")
+    train_cfg = cfg.get("train_cfg")
+    if isinstance(train_cfg, dict) and "type" not in train_cfg:
+        loop = EpochBasedTrainLoop if train_cfg.get("by_epoch", True) else IterBasedTrainLoop
+        check(train_cfg, "train_cfg", _annotations(loop.__init__), loop.__name__)
+    for key in cfg.keys():
+        walk(cfg[key], key)
+    return problems
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:

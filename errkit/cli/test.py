@@ -6,8 +6,8 @@ import argparse
 import os.path as osp
 from typing import List, Optional
 
-from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugin_args, fail,
-                               load_config, work_dir_for)
+from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugin_args,
+                               check_config_types, fail, load_config, work_dir_for)
 
 __all__ = ["parse_args", "merge_args", "resolve_checkpoint", "main"]
 
@@ -72,6 +72,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
         cfg = merge_args(cfg, args)
     except (ConfigNotFoundError, FileNotFoundError) as exc:
         fail(str(exc))
+    problems = check_config_types(cfg)
+    if problems:
+        fail(f"config {args.config} has values of the wrong type:\n  " + "\n  ".join(problems))
     try:
         runner = Runner.from_cfg(cfg)
         metrics = runner.test()

@@ -4,10 +4,12 @@ mmengine's Runner."""
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import List, Optional
 
-from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugin_args, fail,
-                               load_config, work_dir_for)
+from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugin_args,
+                               check_config_types, fail, load_config, work_dir_for)
+from errkit.engine.checkpoint import find_resumable_checkpoint
 
 __all__ = ["parse_args", "merge_args", "main"]
 
@@ -27,12 +29,27 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def merge_args(cfg, args: argparse.Namespace):
-    """Fold the command-line flags into the config."""
+    """Fold the command-line flags into the config.
+
+    ``--resume`` without a path resumes from the newest checkpoint of the work
+    dir that loads (see :func:`find_resumable_checkpoint`), warning about newer
+    ones that do not.
+    """
     cfg.work_dir = work_dir_for(cfg, args.work_dir, args.config)
     cfg.launcher = args.launcher
     if args.resume == "auto":
-        cfg.resume = True
-        cfg.load_from = None
+        found, skipped = find_resumable_checkpoint(cfg.work_dir)
+        for reason in skipped:
+            print(f"errkit: warning: not resuming from an unreadable checkpoint: {reason}",
+                  file=sys.stderr)
+        if found is None and skipped:
+            fail(f"no readable checkpoint to resume from in {cfg.work_dir}; remove the broken "
+                 "ones to start afresh, or pass --resume PATH")
+        if skipped:
+            print(f"errkit: warning: resuming from {found}, the newest readable checkpoint",
+                  file=sys.stderr)
+        cfg.resume = found is not None  # None: nothing saved yet, start afresh
+        cfg.load_from = found
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
@@ -57,25 +74,55 @@ def merge_args(cfg, args: argparse.Namespace):
     return cfg
 
 
+def _init_cpu_process_group() -> None:
+    """Start the gloo process group for a CPU-only ``--launcher pytorch`` run.
+
+    mmengine's launcher always calls ``torch.cuda.set_device``; it skips its own
+    initialisation when a process group exists, so CPU runs start one here.
+    """
+    import torch
+    import torch.distributed as dist
+
+    if not torch.cuda.is_available() and not dist.is_initialized():
+        dist.init_process_group(backend="gloo")
+
+
 def main(argv: Optional[List[str]] = None) -> None:
-    """Entry point of ``tools/train.py`` and ``errkit train``."""
+    """Entry point of ``tools/train.py`` and ``errkit train``.
+
+    Config mistakes (missing file, unknown ``type``, a value of the wrong
+    type, missing data) and a non-finite loss end with one
+    ``errkit: error: ...`` message instead of a traceback: exit status 2 for
+    the config, 1 for the loss.
+    """
     args = parse_args(argv)
     apply_plugin_args(args)
     import errkit.engine  # noqa: F401  (allow-lists checkpoint globals)
     from mmengine.runner import Runner
 
     from errkit.datasets.errors import DatasetNotFoundError
+    from errkit.engine.nan_guard import NonFiniteLossError
+    from errkit.registry import MODELS, UnknownComponentError
 
     try:
         cfg = load_config(args.config, args.cfg_options)
-    except ConfigNotFoundError as exc:
+        if isinstance(cfg.get("model"), dict) and isinstance(cfg.model.get("type"), str):
+            MODELS.get(cfg.model.type)  # before the runner logs the whole config
+    except (ConfigNotFoundError, UnknownComponentError) as exc:
         fail(str(exc))
+    problems = check_config_types(cfg)
+    if problems:
+        fail(f"config {args.config} has values of the wrong type:\n  " + "\n  ".join(problems))
     cfg = merge_args(cfg, args)
     try:
+        if cfg.launcher == "pytorch":
+            _init_cpu_process_group()
         runner = Runner.from_cfg(cfg)
         runner.train()
-    except DatasetNotFoundError as exc:
+    except (DatasetNotFoundError, UnknownComponentError) as exc:
         fail(str(exc))
+    except NonFiniteLossError as exc:
+        fail(str(exc), code=1)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections import defaultdict
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -35,7 +37,9 @@ class PatternFolderDataset(BaseFERDataset):
     every other image becomes a sample whose ``neutral_path`` is a neutral image
     of the same subject and sequence, else of the same subject (the first by
     path), else None. Files that the pattern does not match, labels outside
-    ``classes`` and samples without a neutral are counted in :attr:`report`.
+    ``classes``, samples without a neutral and files whose bytes duplicate an
+    earlier file (kept, but a label conflict or a leak across folds waiting to
+    happen) are counted in :attr:`report`.
 
     Args:
         data_root (str): The folder (searched recursively).
@@ -136,6 +140,23 @@ class PatternFolderDataset(BaseFERDataset):
                       if p.is_file() and p.suffix.lower().lstrip(".") in self.extensions
                       and not p.name.startswith("."))
 
+    def _report_duplicates(self, root: Path, rel_paths: List[str]) -> None:
+        """Record files with the same bytes as an earlier one (only equal sizes are hashed)."""
+        by_size: Dict[int, List[str]] = defaultdict(list)
+        for rel in rel_paths:
+            by_size[(root / rel).stat().st_size].append(rel)
+        for group in by_size.values():
+            if len(group) < 2:
+                continue
+            first_by_digest: Dict[str, str] = {}
+            for rel in group:
+                digest = hashlib.sha1((root / rel).read_bytes()).hexdigest()
+                if digest in first_by_digest:
+                    self.record_issue("duplicate image (same bytes as another file; kept)",
+                                      f"{rel} = {first_by_digest[digest]}")
+                else:
+                    first_by_digest[digest] = rel
+
     def load_data_list(self) -> List[Dict[str, Any]]:
         """Match every image of ``data_root``; pair samples with neutral references.
 
@@ -151,6 +172,7 @@ class PatternFolderDataset(BaseFERDataset):
         if not rel_paths:
             raise ValueError(f"PatternFolderDataset: {root} holds no image files "
                              f"({', '.join(self.extensions)}); is data_root right?")
+        self._report_duplicates(root, rel_paths)
         parsed: List[Tuple[str, Dict[str, Any]]] = []
         for rel in rel_paths:
             info = self.parse_path(rel)

@@ -11,15 +11,21 @@ unpickling.
 
 from __future__ import annotations
 
+import glob
 import os
-from typing import Any, Dict, List, Optional
+import os.path as osp
+import re
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 import torch.nn as nn
 
 __all__ = ["SAFE_GLOBALS", "register_safe_globals", "safe_load", "load_backbone_weights",
-           "CheckpointError"]
+           "find_resumable_checkpoint", "CheckpointError"]
+
+#: Names of the periodic checkpoints that auto-resume considers (not ``best_*``).
+_PERIODIC_CKPT = re.compile(r"^(epoch|iter)_(\d+)\.pth$")
 
 
 class CheckpointError(RuntimeError):
@@ -173,3 +179,43 @@ def load_backbone_weights(module: nn.Module, path: str, skip_classifier: bool = 
         state = {k: v for k, v in state.items() if k not in own or own[k].shape == v.shape}
     result = module.load_state_dict(state, strict=False)
     return {"missing": list(result.missing_keys), "unexpected": list(result.unexpected_keys)}
+
+
+def find_resumable_checkpoint(work_dir: str) -> Tuple[Optional[str], List[str]]:
+    """The newest checkpoint of ``work_dir`` that loads, for ``--resume`` without a path.
+
+    Candidates, newest first: the file named by ``last_checkpoint``, then every
+    ``epoch_N.pth`` / ``iter_N.pth`` by modification time. Each is loaded with
+    :func:`~errkit.engine.checkpoint.safe_load` until one reads; the ones
+    skipped on the way (missing, truncated, corrupt) are reported.
+
+    Args:
+        work_dir (str): The run's work dir.
+
+    Returns:
+        tuple: The checkpoint path (None when the folder holds none) and a list
+        of warnings, one per skipped candidate.
+    """
+    candidates: List[str] = []
+    pointer = osp.join(work_dir, "last_checkpoint")
+    if osp.isfile(pointer):
+        with open(pointer, encoding="utf-8") as f:
+            named = f.read().strip()
+        if named:
+            candidates.append(named)
+    periodic = [p for p in glob.glob(osp.join(work_dir, "*.pth"))
+                if _PERIODIC_CKPT.match(osp.basename(p))]
+    periodic.sort(key=lambda p: (os.stat(p).st_mtime,
+                                 int(_PERIODIC_CKPT.match(osp.basename(p)).group(2))),
+                  reverse=True)
+    candidates += [p for p in periodic
+                   if osp.abspath(p) not in {osp.abspath(c) for c in candidates}]
+    skipped: List[str] = []
+    for path in candidates:
+        try:
+            safe_load(path)
+        except CheckpointError as exc:
+            skipped.append(str(exc))
+            continue
+        return path, skipped
+    return None, skipped

@@ -11,6 +11,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
+from errkit.engine.nan_guard import check_finite, check_nan_policy, current_iteration, skip_update
 from errkit.registry import LOSSES, MODELS
 from errkit.structures import FERDataSample
 
@@ -36,6 +37,12 @@ DEFAULT_LOSSES = dict(
 )
 #: Weights of the generator/recognizer terms used for the keys ``loss_weights`` leaves out.
 DEFAULT_LOSS_WEIGHTS = dict(gan=1.0, l1=10.0, cls=1.0, segment=1.0, perceptual=1.0)
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    """The module inside a DistributedDataParallel wrapper (mmengine's separate
+    DDP wraps each sub-network)."""
+    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
 
 
 def set_requires_grad(module: Optional[nn.Module], flag: bool) -> None:
@@ -127,6 +134,11 @@ class ERRNet(BaseModel):
             updated every iteration. Defaults to 1.
         gen_steps (int): Generator/recognizer updates when it is updated.
             Defaults to 1.
+        nan_policy (str): What a NaN/Inf loss term does before its update:
+            ``'stop'`` raises
+            :class:`~errkit.engine.nan_guard.NonFiniteLossError`, ``'skip'``
+            skips that update with a warning (counted in
+            ``nan_skipped_steps``). Defaults to ``'stop'``.
         data_preprocessor (dict, optional): Defaults to
             ``dict(type='FERDataPreprocessor')``.
         init_cfg (dict, optional): mmengine initialisation config.
@@ -150,7 +162,7 @@ class ERRNet(BaseModel):
                  loss_weights: Optional[dict] = None, num_classes: int = 7,
                  use_segments_in_head: bool = True, use_encoder_features_in_head: bool = False,
                  fusion_norm: bool = True, disc_steps: int = 1, gen_steps: int = 1,
-                 data_preprocessor: Optional[dict] = None,
+                 nan_policy: str = "stop", data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type="FERDataPreprocessor")
@@ -163,6 +175,8 @@ class ERRNet(BaseModel):
         if discriminator is not None and decoder is None:
             raise ValueError("ERRNet: a discriminator needs a decoder (set `decoder`, or "
                              "discriminator=None)")
+        self.nan_policy = check_nan_policy(nan_policy, "ERRNet")
+        self.nan_skipped_steps = 0
         self.num_classes = num_classes
         self.disc_steps = disc_steps
         self.gen_steps = gen_steps
@@ -196,13 +210,16 @@ class ERRNet(BaseModel):
         self.train_iter = 0
 
     # ------------------------------------------------------------------ state
-    def get_extra_state(self) -> dict:
-        """Keep the training iteration counter in checkpoints."""
-        return {"train_iter": self.train_iter}
+    def get_extra_state(self) -> torch.Tensor:
+        """Keep the training iteration counter in checkpoints (a tensor, so that
+        distributed wrappers can broadcast the state dict)."""
+        return torch.tensor(self.train_iter, dtype=torch.long)
 
-    def set_extra_state(self, state: dict) -> None:
+    def set_extra_state(self, state) -> None:
         """Restore the training iteration counter."""
-        self.train_iter = int(state.get("train_iter", 0))
+        if isinstance(state, dict):  # checkpoints written before the counter was a tensor
+            state = state.get("train_iter", 0)
+        self.train_iter = int(state)
 
     # ------------------------------------------------------------------ helpers
     def _weight(self, key: str) -> float:
@@ -235,9 +252,10 @@ class ERRNet(BaseModel):
              training_fields: bool = True) -> dict:
         """Generator then recognizer; returns their outputs and the context."""
         img = inputs["img"]
-        if img.dim() != 4 or img.shape[1] != self.generator.in_channels:
+        in_channels = _unwrap(self.generator).in_channels
+        if img.dim() != 4 or img.shape[1] != in_channels:
             raise ValueError(f"ERRNet expects inputs['img'] of shape (B, "
-                             f"{self.generator.in_channels}, H, W), got {tuple(img.shape)}")
+                             f"{in_channels}, H, W), got {tuple(img.shape)}")
         gen_out = self.generator(img)
         ctx = self._context(inputs, gen_out, labels, training_fields)
         rec_out = self.recognizer(ctx, labels if self.training else None)
@@ -314,7 +332,8 @@ class ERRNet(BaseModel):
         if self._active("segment"):
             losses["loss_segment"] = self._weight("segment") * self.loss_modules["segment"](
                 outputs["activations"].float(), labels)
-        branch = self.recognizer.branch_losses(outputs["ctx"], outputs["branch_features"])
+        branch = _unwrap(self.recognizer).branch_losses(outputs["ctx"],
+                                                        outputs["branch_features"])
         self._check_loss_weights(name[len("loss_"):] for name in branch)
         for name, value in branch.items():
             if name in losses:
@@ -328,6 +347,23 @@ class ERRNet(BaseModel):
         return losses
 
     # ------------------------------------------------------------------ training
+    def _losses_finite(self, log_vars: Dict[str, torch.Tensor],
+                       wrappers: List[OptimWrapper]) -> bool:
+        """Apply :attr:`nan_policy` to one update's terms (before its backward).
+
+        Returns:
+            bool: True to update; False when a term is not finite and the
+            update is skipped (gradients zeroed, step counted).
+
+        Raises:
+            NonFiniteLossError: A term is not finite and the policy is ``'stop'``.
+        """
+        if check_finite(log_vars, current_iteration(self.train_iter), self.nan_policy,
+                        type(self).__name__):
+            return True
+        skip_update(wrappers, self)
+        return False
+
     def _optim_wrappers(self, optim_wrapper) -> Dict[str, OptimWrapper]:
         expected = [GENERATOR, RECOGNIZER] + ([DISCRIMINATOR] if self.discriminator else [])
         if not isinstance(optim_wrapper, OptimWrapperDict):
@@ -354,7 +390,13 @@ class ERRNet(BaseModel):
         Returns:
             dict[str, Tensor]: Detached log values: every ``loss_*`` term,
             ``loss`` (the generator/recognizer total), ``loss_disc`` (the
-            discriminator total), ``acc`` and ``seg_acc``.
+            discriminator total), ``acc`` and ``seg_acc``; the values of an
+            update skipped for a non-finite term (``nan_policy='skip'``) are
+            left out.
+
+        Raises:
+            NonFiniteLossError: A term is NaN/Inf and ``nan_policy='stop'``
+                (raised before that update's backward).
         """
         wrappers = self._optim_wrappers(optim_wrapper)
         data = self.data_preprocessor(data, True)
@@ -375,9 +417,10 @@ class ERRNet(BaseModel):
                 disc_losses = self._disc_loss(inputs, outputs["neutral"])
             if disc_losses:
                 loss_disc, disc_vars = self.parse_losses(disc_losses)
-                disc_w.update_params(loss_disc)
-                disc_vars["loss_disc"] = disc_vars.pop("loss")
-                log_vars.update(disc_vars)
+                if self._losses_finite(disc_vars, [disc_w]):
+                    disc_w.update_params(loss_disc)
+                    disc_vars["loss_disc"] = disc_vars.pop("loss")
+                    log_vars.update(disc_vars)
 
         if update_gen:
             set_requires_grad(self.discriminator, False)
@@ -389,10 +432,12 @@ class ERRNet(BaseModel):
                             outputs = self._run(inputs, labels)
                         gen_losses = self._gen_loss(inputs, outputs, labels)
                     loss, gen_vars = self.parse_losses(gen_losses)
+                    if not self._losses_finite(gen_vars, [gen_w, rec_w]):
+                        break
                     update_params_jointly([gen_w, rec_w], loss)
+                    log_vars.update(gen_vars)
             finally:
                 set_requires_grad(self.discriminator, True)
-            log_vars.update(gen_vars)
         self.train_iter += 1
         return {k: v.detach() for k, v in log_vars.items()}
 

@@ -77,7 +77,11 @@ class AlignFace(BaseTransform):
     ``neutral_landmarks``. Modified keys: ``img``, ``neutral``, ``landmarks``,
     ``neutral_landmarks``. Added keys: ``img_shape`` (``(size, size)``).
 
-    Images stay ``(H, W, C)`` uint8 with ``C`` preserved.
+    Images stay ``(H, W, C)`` uint8 with ``C`` preserved. Very large images
+    cost no more than one crop copy (the output is computed by one warp or one
+    area resize); images whose shorter side is below :attr:`min_side` pixels (a
+    broken file or a thumbnail, not a face) raise a ``ValueError`` naming the
+    file, as do landmarks that cannot align (coinciding eyes).
 
     Args:
         size (int): Side of the output crop. Defaults to 128.
@@ -90,6 +94,9 @@ class AlignFace(BaseTransform):
         >>> out['img'].shape, out['img_shape']
         ((64, 64, 1), (64, 64))
     """
+
+    #: Shortest image side accepted, in pixels.
+    min_side = 8
 
     def __init__(self, size: int = 128, use_landmarks: bool = True) -> None:
         if int(size) <= 0:
@@ -106,6 +113,10 @@ class AlignFace(BaseTransform):
     def _align(self, img: np.ndarray, landmarks: Optional[np.ndarray], key: str):
         if not isinstance(img, np.ndarray) or img.ndim not in (2, 3):
             raise ValueError(f"AlignFace: results['{key}'] must be an (H, W, C) array")
+        height, width = img.shape[:2]
+        if min(height, width) < self.min_side:
+            raise ValueError(f"the image is {width}x{height} pixels, smaller than "
+                             f"{self.min_side} (a broken file or a thumbnail, not a face)")
         template = (
             self._get_template() if self.use_landmarks and landmarks is not None else None
         )
@@ -126,7 +137,12 @@ class AlignFace(BaseTransform):
             img = results.get(img_key)
             if img is None:
                 continue
-            img, landmarks = self._align(img, results.get(lm_key), img_key)
+            try:
+                img, landmarks = self._align(img, results.get(lm_key), img_key)
+            except ValueError as exc:
+                path = results.get("img_path" if img_key == "img" else "neutral_path")
+                where = f" {path}" if path else ""
+                raise ValueError(f"AlignFace: cannot align {img_key}{where}: {exc}") from exc
             results[img_key] = img
             if landmarks is not None:
                 results[lm_key] = landmarks

@@ -1,5 +1,7 @@
 """Runner hooks."""
 
+from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .nan_guard_hook import NaNGuardHook
 from .residual_visualization_hook import ResidualVisualizationHook
 
-__all__ = ["ResidualVisualizationHook"]
+__all__ = ["AtomicCheckpointHook", "NaNGuardHook", "ResidualVisualizationHook"]

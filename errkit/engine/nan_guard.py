@@ -1,0 +1,173 @@
+"""Stop or skip a training step whose loss is NaN or infinite, before the update.
+
+A non-finite loss back-propagates non-finite gradients: one optimizer step
+with them poisons every parameter (and Adam's moments) for good, and every
+checkpoint saved afterwards. errkit's models call :func:`check_finite` on the
+loss terms of each step *before* ``backward``, with the policy of their
+``nan_policy`` argument:
+
+- ``'stop'`` (default): raise :class:`NonFiniteLossError` naming the terms and
+  the iteration. Nothing is updated and no checkpoint is saved after it, so the
+  last checkpoint is good and ``--resume`` restarts from it.
+- ``'skip'``: log a warning naming the terms and the iteration, zero the
+  gradients and leave the parameters as they were; training goes on.
+
+:class:`~errkit.engine.hooks.NaNGuardHook` checks what any model logs after each
+iteration, for models that do not guard themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import List, Mapping, Optional, Sequence
+
+import torch
+from mmengine.logging import MessageHub, print_log
+
+__all__ = ["NAN_POLICIES", "NonFiniteLossError", "check_nan_policy", "non_finite_terms",
+           "check_finite", "current_iteration", "skip_update"]
+
+#: What to do with a non-finite loss: raise, or skip the update.
+NAN_POLICIES = ("stop", "skip")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss term is NaN or infinite; training stopped before applying it.
+
+    Args:
+        terms (Sequence[str]): The non-finite terms, with their values.
+        iteration (int): The training iteration (1-based, as in the logs).
+        where (str): Who detected it (model or hook). Defaults to ``''``.
+        applied (bool): The update was already applied (detected after the
+            step, by :class:`~errkit.engine.hooks.NaNGuardHook`). Defaults to False.
+    """
+
+    def __init__(self, terms: Sequence[str], iteration: int, where: str = "",
+                 applied: bool = False) -> None:
+        self.terms = list(terms)
+        self.iteration = iteration
+        who = f"{where}: " if where else ""
+        update = ("The update was applied, but nothing was saved after it"
+                  if applied else "The update was not applied and nothing was saved after it")
+        super().__init__(
+            f"{who}non-finite loss at iteration {iteration}: {', '.join(self.terms)}. "
+            f"{update}; resume from the last good checkpoint with `--resume`, lower the "
+            "learning rate, or set model.nan_policy='skip' to skip such steps.")
+
+
+def check_nan_policy(policy: str, owner: str) -> str:
+    """Validate a ``nan_policy`` argument.
+
+    Raises:
+        ValueError: ``policy`` is not one of :data:`NAN_POLICIES`.
+    """
+    if policy not in NAN_POLICIES:
+        raise ValueError(f"{owner}: nan_policy must be one of {NAN_POLICIES}, got {policy!r}")
+    return policy
+
+
+def _values(value) -> List[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, torch.Tensor)]
+    if isinstance(value, (int, float)):
+        return [torch.tensor(float(value))]
+    return []
+
+
+def non_finite_terms(losses: Mapping[str, object]) -> List[str]:
+    """Names (with values) of the ``loss``-terms of ``losses`` that are not finite.
+
+    Only keys containing ``'loss'`` are checked (those that mmengine's
+    ``parse_losses`` sums). One device synchronisation when all are finite.
+
+    Args:
+        losses (Mapping[str, Tensor | list[Tensor] | float]): Loss terms.
+
+    Returns:
+        list[str]: ``'name=value'`` entries, empty when all are finite.
+
+    Examples:
+        >>> non_finite_terms({'loss_a': torch.tensor(1.0), 'loss_b': torch.tensor(float('nan'))})
+        ['loss_b=nan']
+    """
+    keys, flags = [], []
+    for key, value in losses.items():
+        if "loss" not in key:
+            continue
+        for tensor in _values(value):
+            keys.append((key, tensor))
+            flags.append(torch.isfinite(tensor.detach()).all())
+    if not flags or bool(torch.stack([f.to(flags[0].device) for f in flags]).all()):
+        return []
+    bad, seen = [], set()
+    for (key, tensor), flag in zip(keys, flags):
+        if not bool(flag) and key not in seen:
+            seen.add(key)
+            detached = tensor.detach().float()
+            shown = detached.item() if detached.numel() == 1 else "non-finite values"
+            bad.append(f"{key}={shown}")
+    # The total is only at fault alone when the terms are finite (an overflowing sum).
+    if len(bad) > 1:
+        bad = [b for b in bad if not b.startswith("loss=")]
+    return bad
+
+
+def current_iteration(fallback: int = 0) -> int:
+    """The runner's current training iteration, 1-based (as mmengine logs it).
+
+    Args:
+        fallback (int): 0-based count used outside a runner. Defaults to 0.
+
+    Returns:
+        int: ``runner.iter + 1`` from mmengine's message hub, else ``fallback + 1``.
+    """
+    iteration = MessageHub.get_current_instance().get_info("iter")
+    return (int(iteration) if iteration is not None else int(fallback)) + 1
+
+
+def check_finite(losses: Mapping[str, object], iteration: int, action: str = "stop",
+                 where: str = "") -> bool:
+    """Check a step's loss terms before ``backward``.
+
+    Args:
+        losses (Mapping[str, Tensor]): The step's terms (``loss_*`` and totals).
+        iteration (int): Training iteration for the message (1-based).
+        action (str): ``'stop'`` or ``'skip'``. Defaults to ``'stop'``.
+        where (str): Name of the caller for the message. Defaults to ``''``.
+
+    Returns:
+        bool: True when every term is finite (update as usual); False with
+        ``action='skip'`` when one is not (the caller skips the update).
+
+    Raises:
+        NonFiniteLossError: A term is not finite and ``action='stop'``.
+
+    Examples:
+        >>> check_finite({'loss_cls': torch.tensor(0.5)}, iteration=3)
+        True
+        >>> check_finite({'loss_cls': torch.tensor(float('inf'))}, 3)
+        Traceback (most recent call last):
+        ...
+        errkit.engine.nan_guard.NonFiniteLossError: non-finite loss at iteration 3: ...
+    """
+    check_nan_policy(action, "check_finite")
+    bad = non_finite_terms(losses)
+    if not bad:
+        return True
+    if action == "stop":
+        raise NonFiniteLossError(bad, iteration, where)
+    who = f"{where}: " if where else ""
+    print_log(f"{who}non-finite loss at iteration {iteration}: {', '.join(bad)}; skipped "
+              "this update (nan_policy='skip')", logger="current", level=logging.WARNING)
+    return False
+
+
+def skip_update(wrappers: Sequence, model: Optional[object] = None) -> None:
+    """Zero the gradients of ``wrappers`` and count a skipped step on ``model``."""
+    for wrapper in wrappers:
+        wrapper.zero_grad()
+    if model is not None:
+        model.nan_skipped_steps = getattr(model, "nan_skipped_steps", 0) + 1
+

@@ -1,0 +1,199 @@
+"""A NaN/Inf loss term stops training before its update (or skips it); checkpoints stay good."""
+
+from __future__ import annotations
+
+import glob
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+
+from errkit.engine.checkpoint import safe_load
+from errkit.engine.nan_guard import NonFiniteLossError, check_finite, non_finite_terms
+from errkit.registry import LOSSES
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_resume import write_config, write_tiny_ckplus  # noqa: E402
+
+NAN_AT = 9  # the third iteration of the second epoch (6 iterations per epoch)
+
+
+class NaNInjectionLoss(nn.Module):
+    """Wraps a loss; its value is NaN at the given (1-based) calls."""
+
+    def __init__(self, inner: dict, at_calls=()) -> None:
+        super().__init__()
+        self.inner = LOSSES.build(inner)
+        self.at_calls = set(at_calls)
+        self.calls = 0
+
+    def forward(self, *args, **kwargs):
+        self.calls += 1
+        loss = self.inner(*args, **kwargs)
+        return loss * float("nan") if self.calls in self.at_calls else loss
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models: one thread is fastest, and spares a busy machine oversubscription."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def nan_loss_registered():
+    LOSSES.register_module(name="NaNInjectionLoss", module=NaNInjectionLoss, force=True)
+    yield
+    LOSSES._module_dict.pop("NaNInjectionLoss", None)
+
+
+@pytest.fixture
+def ckplus_config(tmp_path):
+    data_root = tmp_path / "ckplus"
+    write_tiny_ckplus(data_root)
+    return write_config(tmp_path, data_root)
+
+
+def _errnet_config(tmp_path: Path, classifier_cfg: Path) -> Path:
+    """ERR-Net (small) on the tiny CK+ set, its segment loss wrapped for injection."""
+    cfg = tmp_path / "tiny_errnet.py"
+    cfg.write_text(textwrap.dedent(f"""
+        _base_ = ['{classifier_cfg}']
+        adam = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)))
+        optim_wrapper = dict(_delete_=True, constructor='MultiOptimWrapperConstructor',
+                             generator=adam, recognizer=adam, discriminator=adam)
+        model = dict(
+            _delete_=True, type='ERRNet', num_classes=7,
+            data_preprocessor=dict(type='FERDataPreprocessor', num_channels=1),
+            encoder=dict(type='TimmEncoder', model_name='test_resnet', in_channels=1),
+            latent=dict(type='SegmentLatent', segment_dim=4),
+            decoder=dict(type='UNetResidualDecoder', base_channels=8),
+            discriminator=dict(type='PatchDiscriminator', base_channels=8, num_layers=2),
+            residuals=[dict(type='PixelResidual', feat_channels=8, num_stages=2)],
+            losses=dict(segment=dict(type='NaNInjectionLoss', inner=dict(type='SegmentLoss'),
+                                     at_calls=[{NAN_AT}])))
+        pipeline = [dict(type='LoadFaceImages', color_type='grey'),
+                    dict(type='AlignFace', size=32), dict(type='PackFERInputs')]
+        train_dataloader = dict(dataset=dict(pipeline=pipeline))
+        val_dataloader = dict(dataset=dict(pipeline=pipeline))
+        test_dataloader = val_dataloader
+        train_cfg = dict(max_epochs=2)
+        param_scheduler = []
+        """))
+    return cfg
+
+
+def _setup(model: str, tmp_path: Path, ckplus_config: Path, monkeypatch):
+    """The config, its term name and the options that inject NaN (or not)."""
+    if model == "ERRNet":
+        cfg = _errnet_config(tmp_path, ckplus_config)
+        inject = ["model.losses.segment.at_calls=[%d]" % NAN_AT]
+        clean = ["model.losses.segment.at_calls=[]"]
+        return cfg, "loss_segment", inject, clean
+    real_ce = torch.nn.functional.cross_entropy
+    calls = {"n": 0, "at": set()}
+
+    def cross_entropy(*args, **kwargs):
+        calls["n"] += 1
+        loss = real_ce(*args, **kwargs)
+        return loss * float("nan") if calls["n"] in calls["at"] else loss
+
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", cross_entropy)
+    inject = ["model.model_name=test_resnet", "train_cfg.max_epochs=2"]
+    calls["at"] = {NAN_AT}
+    return ckplus_config, "loss_cls", inject, (calls, inject)
+
+
+def _logs(work_dir: Path) -> str:
+    return "".join(Path(p).read_text() for p in glob.glob(str(work_dir / "*" / "*.log")))
+
+
+def _finite_state(ckpt: dict) -> bool:
+    return all(torch.isfinite(v).all() for v in ckpt["state_dict"].values()
+               if torch.is_tensor(v) and v.is_floating_point())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["TimmClassifier", "ERRNet"])
+def test_stop_keeps_last_good_checkpoint_and_resumes(model, tmp_path, ckplus_config,
+                                                     nan_loss_registered, monkeypatch, capsys):
+    from errkit.cli.train import main as train
+
+    cfg, term, inject, clean = _setup(model, tmp_path, ckplus_config, monkeypatch)
+    work_dir = tmp_path / "work"
+    with pytest.raises(SystemExit) as info:
+        train([str(cfg), "--work-dir", str(work_dir), "--cfg-options", *inject])
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert f"{model}: non-finite loss at iteration {NAN_AT}: {term}=nan" in err
+    assert "The update was not applied" in err and "--resume" in err
+    assert "Traceback" not in err
+    # the bad step was never applied nor saved: epoch 1 is the last, and good
+    assert not (work_dir / "epoch_2.pth").exists()
+    good = safe_load(str(work_dir / "epoch_1.pth"))
+    assert good["meta"]["epoch"] == 1 and _finite_state(good)
+
+    if model == "TimmClassifier":
+        clean[0]["at"] = set()
+        clean = clean[1]
+    train([str(cfg), "--work-dir", str(work_dir), "--resume", "--cfg-options", *clean])
+    final = safe_load(str(work_dir / "epoch_2.pth"))
+    assert final["meta"]["epoch"] == 2 and _finite_state(final)
+    assert "resumed epoch: 1" in _logs(work_dir)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["TimmClassifier", "ERRNet"])
+def test_skip_finishes_with_finite_parameters(model, tmp_path, ckplus_config,
+                                              nan_loss_registered, monkeypatch):
+    from errkit.cli.train import main as train
+
+    cfg, term, inject, clean = _setup(model, tmp_path, ckplus_config, monkeypatch)
+    if model == "TimmClassifier":
+        clean[0]["at"] = {3, NAN_AT}
+    else:
+        inject = ["model.losses.segment.at_calls=[3,%d]" % NAN_AT]
+    work_dir = tmp_path / "work"
+    train([str(cfg), "--work-dir", str(work_dir), "--cfg-options", "model.nan_policy=skip",
+           *inject])
+    final = safe_load(str(work_dir / "epoch_2.pth"))
+    assert final["meta"]["epoch"] == 2 and _finite_state(final)
+    logs = _logs(work_dir)
+    for it in (3, NAN_AT):
+        assert f"{model}: non-finite loss at iteration {it}: {term}=nan; skipped" in logs
+    assert "2 training step(s) skipped" in logs  # NaNGuardHook's count
+    assert "loss: nan" not in logs  # skipped terms are not logged
+
+
+def test_check_finite_policies():
+    good = {"loss_a": torch.tensor(0.1), "acc": torch.tensor(float("nan"))}  # acc is no loss
+    assert check_finite(good, 1) and non_finite_terms(good) == []
+    bad = {"loss_a": torch.tensor(0.1), "loss_b": [torch.tensor(1.0), torch.tensor(float("inf"))]}
+    with pytest.raises(NonFiniteLossError, match="iteration 7: loss_b=inf"):
+        check_finite(bad, 7)
+    assert check_finite(bad, 7, action="skip") is False
+    with pytest.raises(ValueError, match="nan_policy"):
+        check_finite(bad, 7, action="ignore")
+
+
+def test_nan_guard_hook_stops_unguarded_models():
+    from types import SimpleNamespace
+
+    from errkit.engine.hooks import NaNGuardHook
+
+    hook = NaNGuardHook()
+    runner = SimpleNamespace(iter=4)
+    hook.after_train_iter(runner, 0, outputs={"loss": torch.tensor(1.0)})
+    with pytest.raises(NonFiniteLossError, match="NaNGuardHook: .*iteration 5: loss_x=nan. "
+                                                 "The update was applied"):
+        hook.after_train_iter(runner, 0, outputs={"loss_x": torch.tensor(float("nan"))})
+    NaNGuardHook(action="warn").after_train_iter(
+        runner, 0, outputs={"loss_x": torch.tensor(float("nan"))})
+    with pytest.raises(ValueError):
+        NaNGuardHook(action="skip")
