@@ -20,8 +20,13 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 
-vis_backends = [dict(type='LocalVisBackend')]
+# Scalars, and the residual grids of ResidualVisualizationHook, go to local files
+# (WORK_DIR/<timestamp>/vis_data) and to TensorBoard (`tensorboard --logdir WORK_DIR`).
+vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+# input | generated neutral | residual | true neutral for the first faces of each
+# validation (models without a generated neutral are skipped).
+custom_hooks = [dict(type='ResidualVisualizationHook', max_samples=8)]
 
 log_processor = dict(by_epoch=True, window_size=10)
 log_level = 'INFO'

@@ -50,7 +50,11 @@ def merge_args(cfg, args: argparse.Namespace):
     cfg.load_from = resolve_checkpoint(args.checkpoint)
     if args.show_dir:
         hooks = cfg.setdefault("custom_hooks", [])
-        hooks.append(dict(type="ResidualVisualizationHook", test_out_dir=args.show_dir))
+        existing = [h for h in hooks if h.get("type") == "ResidualVisualizationHook"]
+        if existing:
+            existing[0]["test_out_dir"] = args.show_dir
+        else:
+            hooks.append(dict(type="ResidualVisualizationHook", test_out_dir=args.show_dir))
     return cfg
 
 
