@@ -16,6 +16,7 @@ from PIL import Image
 from errkit.apis.kfold import (FOLD_RESULT, KFoldError, derive_fold_config, format_summary_markdown,
                                load_fold_results, run_kfold, set_dataset_fold, summarize_folds,
                                write_summary)
+from tests.helpers import write_bar_ckplus
 
 REPO = Path(__file__).resolve().parents[2]
 CLASSES = ["anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise"]
@@ -199,19 +200,7 @@ def test_cli_parses_flags():
 
 def write_tiny_ckplus(root: Path, subjects: int = 10, size: int = 24) -> None:
     """Ten subjects, three labelled sequences each; the label is a drawn bar's row."""
-    from errkit.datasets.ckplus_writer import write_ckplus_sequence
-
-    rng = np.random.default_rng(0)
-    for s in range(subjects):
-        base = rng.integers(60, 200, size=(size, size)).astype(np.uint8)
-        for q, code in enumerate((1 + s % 7, 1 + (s + 2) % 7, 1 + (s + 4) % 7)):
-            frames = []
-            for f in range(4):
-                img = base.copy()
-                if f > 0:
-                    img[3 * code: 3 * code + 2, 2:-2] = 255
-                frames.append(img)
-            write_ckplus_sequence(root, f"S{s + 1:03d}", q + 1, frames, label=code)
+    write_bar_ckplus(root, subjects=subjects, size=size)
 
 
 def write_config(tmp: Path, data_root: Path) -> Path:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from errkit.datasets.ckplus_writer import write_ckplus_sequence
+from tests.helpers import write_bar_ckplus as write_tiny
 
 REPO = Path(__file__).resolve().parents[2]
 SIZE = 32
@@ -27,17 +27,8 @@ EPOCHS = 6
 def write_bar_ckplus(root: Path, subjects: int = 10) -> None:
     """Four labelled sequences per subject; the expression is a bar whose row
     tells the class, on a per-subject noise texture (the identity)."""
-    rng = np.random.default_rng(0)
-    for s in range(subjects):
-        base = rng.integers(60, 200, size=(SIZE, SIZE)).astype(np.uint8)
-        for q, code in enumerate((1 + s % 7, 1 + (s + 2) % 7, 1 + (s + 4) % 7, 1 + (s + 6) % 7)):
-            frames = []
-            for f in range(3):
-                img = base.copy()
-                if f > 0:
-                    img[4 * code: 4 * code + 3, 2:-2] = 255
-                frames.append(img)
-            write_ckplus_sequence(root, f"S{s + 1:03d}", q + 1, frames, label=code)
+    write_tiny(root, subjects=subjects, size=SIZE, frames=3, offsets=(0, 2, 4, 6),
+               row_step=4, bar_height=3)
 
 
 def write_config(tmp: Path, data_root: Path) -> Path:

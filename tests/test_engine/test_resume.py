@@ -4,32 +4,20 @@ from __future__ import annotations
 
 import glob
 import json
-import os
 import textwrap
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
-from errkit.datasets.ckplus_writer import write_ckplus_sequence
+from tests.helpers import write_bar_ckplus
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def write_tiny_ckplus(root: Path, subjects: int = 10, size: int = 24) -> None:
     """Ten subjects, three labelled sequences each; the label is a drawn bar."""
-    rng = np.random.default_rng(0)
-    for s in range(subjects):
-        base = rng.integers(60, 200, size=(size, size)).astype(np.uint8)
-        for q, code in enumerate((1 + s % 7, 1 + (s + 2) % 7, 1 + (s + 4) % 7)):
-            frames = []
-            for f in range(4):
-                img = base.copy()
-                if f > 0:  # the expression: a bar whose row tells the class
-                    img[3 * code: 3 * code + 2, 2:-2] = 255
-                frames.append(img)
-            write_ckplus_sequence(root, f"S{s + 1:03d}", q + 1, frames, label=code)
+    write_bar_ckplus(root, subjects=subjects, size=size)
 
 
 def write_config(tmp: Path, data_root: Path) -> Path:
