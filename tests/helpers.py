@@ -28,3 +28,12 @@ def write_bar_ckplus(root: Path, subjects: int = 10, size: int = 24, frames: int
                     img[row_step * code: row_step * code + bar_height, 2:-2] = 255
                 seq.append(img)
             write_ckplus_sequence(root, f"S{s + 1:03d}", q + 1, seq, label=code)
+
+
+#: Config lines that evaluate and test tiny models on 64 px grey faces, whatever the
+#: base config's own image size.
+TINY_PIPELINE = (
+    "tiny_pipeline = [dict(type='LoadFaceImages', color_type='grey'),\n"
+    "                 dict(type='AlignFace', size=64), dict(type='PackFERInputs')]\n"
+    "val_dataloader = dict(dataset=dict(pipeline=tiny_pipeline))\n"
+    "test_dataloader = dict(dataset=dict(pipeline=tiny_pipeline))\n")

@@ -11,6 +11,7 @@ import torch
 
 from errkit.apis.export import ExportError, export_model, export_wrapper
 from errkit.apis.expression_remover import load_inference_model
+from tests.helpers import TINY_PIPELINE
 
 REPO = Path(__file__).resolve().parents[2]
 OUTPUTS = ["probs", "activations", "neutral", "residual"]
@@ -19,7 +20,7 @@ OUTPUTS = ["probs", "activations", "neutral", "residual"]
 def _tiny(folder: Path, base: str = "errnet_synthetic.py", model: str = "") -> tuple:
     """A tiny leaf config over a real one and a random mmengine-style checkpoint."""
     config = folder / f"tiny_{Path(base).name}"
-    config.write_text(f"_base_ = [{str(REPO / 'configs' / base)!r}]\n" + (model or (
+    config.write_text(f"_base_ = [{str(REPO / 'configs' / base)!r}]\n" + TINY_PIPELINE + (model or (
         "model = dict(encoder=dict(model_name='resnet10t'), latent=dict(segment_dim=4),\n"
         "             decoder=dict(base_channels=8),\n"
         "             discriminator=dict(base_channels=8, num_layers=2),\n"

@@ -16,6 +16,7 @@ from errkit.apis.expression_remover import (CheckpointMismatchError, ExpressionR
                                             to_image_array)
 from errkit.datasets.ckplus_dataset import CKPLUS_CLASSES_6, CKPLUS_CLASSES_7
 from errkit.engine.checkpoint import CheckpointError
+from tests.helpers import TINY_PIPELINE
 
 REPO = Path(__file__).resolve().parents[2]
 YALE = REPO / ".." / "shared" / "data" / "yale_faces"
@@ -34,7 +35,7 @@ def write_tiny_config(folder: Path, decoder_channels: int = 8, base: str = "errn
         "             residuals=[dict(type='PixelResidual', feat_channels=8, num_stages=2),\n"
         "                        dict(type='LandmarkResidual', hidden_channels=16,\n"
         "                             embed_channels=16, out_channels=16)])\n")
-    path.write_text(f"_base_ = [{str(REPO / 'configs' / base)!r}]\n" + body)
+    path.write_text(f"_base_ = [{str(REPO / 'configs' / base)!r}]\n" + TINY_PIPELINE + body)
     return path
 
 

@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from errkit.cli.infer import collect_images, main
+from tests.helpers import TINY_PIPELINE
 
 REPO = Path(__file__).resolve().parents[2]
 YALE = REPO / ".." / "shared" / "data" / "yale_faces"
@@ -22,7 +23,7 @@ CLASSES = ["anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise
 def _tiny(folder: Path, decoder_channels: int = 8) -> Path:
     config = folder / f"tiny_{decoder_channels}.py"
     config.write_text(
-        f"_base_ = [{str(REPO / 'configs' / 'errnet_synthetic.py')!r}]\n"
+        f"_base_ = [{str(REPO / 'configs' / 'errnet_synthetic.py')!r}]\n" + TINY_PIPELINE +
         "model = dict(encoder=dict(model_name='resnet10t'), latent=dict(segment_dim=4),\n"
         f"             decoder=dict(base_channels={decoder_channels}),\n"
         "             discriminator=dict(base_channels=8, num_layers=2),\n"

@@ -94,14 +94,18 @@ def _scalars(work_dir: Path):
 
 
 def _tree(work_dir: Path):
-    """Relative file names with the run's timestamp folder replaced by TS."""
+    """Relative file names with the run's timestamp folder replaced by TS (and
+    TensorBoard's event file, named after time, host and pid, by EVENTS)."""
     out = []
     for path in sorted(work_dir.rglob("*")):
         if path.is_file():
             rel = path.relative_to(work_dir).parts
             stamp = rel[0] if len(rel) > 1 and rel[0][:8].isdigit() else None
-            out.append("/".join(("TS" if p == stamp else p.replace(stamp, "TS") if stamp
-                                 else p) for p in rel))
+            parts = [("TS" if p == stamp else p.replace(stamp, "TS") if stamp else p)
+                     for p in rel]
+            if parts[-1].startswith("events.out.tfevents."):
+                parts[-1] = "EVENTS"
+            out.append("/".join(parts))
     return out
 
 
