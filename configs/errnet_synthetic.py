@@ -20,20 +20,6 @@ model = dict(
     loss_weights=dict(gan=0.1, l1=100.0, cls=1.0, segment=0.2, landmark=1.0),
 )
 
-# Many identities: identity overfitting, not compute, limits held-out accuracy here.
-synthetic = dict(num_identities=240, frames_per_sequence=8, image_size=128, seed=0,
-                 color=False, progress=True)
-data_root = 'data/synthetic_ckplus_240'
-img_size = 48
-pipeline = [
-    dict(type='LoadFaceImages', color_type='grey'),
-    dict(type='AlignFace', size=img_size),
-    dict(type='PackFERInputs'),
-]
-train_dataloader = dict(dataset=dict(data_root=data_root, **synthetic, pipeline=pipeline))
-val_dataloader = dict(dataset=dict(data_root=data_root, **synthetic, pipeline=pipeline))
-test_dataloader = val_dataloader
-
 max_epochs = 12
 optim_wrapper = dict(
     generator=dict(optimizer=dict(lr=5e-4)),

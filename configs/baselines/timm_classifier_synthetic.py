@@ -9,18 +9,6 @@ _base_ = [
 ]
 model = dict(model_name='resnet10t')
 
-synthetic = dict(num_identities=240, frames_per_sequence=8, image_size=128, seed=0,
-                 color=False, progress=True)
-data_root = 'data/synthetic_ckplus_240'
-img_size = 48
-pipeline = [
-    dict(type='LoadFaceImages', color_type='grey'),
-    dict(type='AlignFace', size=img_size),
-    dict(type='PackFERInputs'),
-]
-train_dataloader = dict(dataset=dict(data_root=data_root, **synthetic, pipeline=pipeline))
-val_dataloader = dict(dataset=dict(data_root=data_root, **synthetic, pipeline=pipeline))
-test_dataloader = val_dataloader
 val_evaluator = [dict(type='ExpressionMetric')]
 test_evaluator = val_evaluator
 

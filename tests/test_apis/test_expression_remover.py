@@ -21,7 +21,7 @@ from tests.helpers import TINY_PIPELINE
 REPO = Path(__file__).resolve().parents[2]
 YALE = REPO / ".." / "shared" / "data" / "yale_faces"
 META_CLASSES = ("c0", "c1", "c2", "c3", "c4", "c5", "c6")
-SIZE = 64  # configs/_base_/datasets/synthetic.py: AlignFace(size=64), grey
+SIZE = 64  # tests.helpers.TINY_PIPELINE: AlignFace(size=64), grey
 
 
 def write_tiny_config(folder: Path, decoder_channels: int = 8, base: str = "errnet_synthetic.py",

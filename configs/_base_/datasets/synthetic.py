@@ -3,16 +3,17 @@
 # under data_root (cached) and read by the CK+ loader. Subject-independent folds: this
 # base trains on the other folds of `fold` and tests on `fold` (held-out identities).
 dataset_type = 'SyntheticCKPlusDataset'
-data_root = 'data/synthetic_ckplus'
-synthetic = dict(num_identities=60, frames_per_sequence=8, image_size=128, seed=0,
-                 color=False, progress=False)
+# Many identities: identity overfitting, not compute, limits held-out accuracy here.
+data_root = 'data/synthetic_ckplus_240'
+synthetic = dict(num_identities=240, frames_per_sequence=8, image_size=128, seed=0,
+                 color=False, progress=True)
 num_classes = 7
 num_peak_frames = 3
 fold = 0
 num_folds = 5
 split_seed = 0
 color_type = 'grey'
-img_size = 64
+img_size = 48
 
 train_pipeline = [
     dict(type='LoadFaceImages', color_type=color_type),
