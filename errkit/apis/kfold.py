@@ -269,8 +269,14 @@ def _worker_main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--launcher", default="none")
     parser.add_argument("--experiment-name")
     parser.add_argument("--no-resume", action="store_true")
+    parser.add_argument("--num-threads", type=int)
     args = parser.parse_args(argv)
     from errkit.datasets.errors import DatasetNotFoundError
+
+    if args.num_threads:
+        import torch
+
+        torch.set_num_threads(max(1, args.num_threads))
 
     try:
         run_fold(args.config_file, args.fold, args.num_folds, resume=not args.no_resume,
@@ -281,7 +287,14 @@ def _worker_main(argv: Optional[List[str]] = None) -> None:
 
 
 def _run_fold_process(config_file: str, fold: int, num_folds: int, resume: bool,
-                      launcher: str, experiment_name: str) -> None:
+                      launcher: str, experiment_name: str, num_threads: Optional[int] = None,
+                      log_file: Optional[str] = None) -> None:
+    """Run :func:`run_fold` in a fresh interpreter; raise :class:`KFoldError` if it fails.
+
+    ``num_threads`` caps the worker's CPU threads (``OMP_NUM_THREADS``,
+    ``MKL_NUM_THREADS`` and ``torch.set_num_threads``); ``log_file`` receives
+    its stdout and stderr (appended) instead of this process's streams.
+    """
     import errkit
 
     cmd = [sys.executable, "-c", _WORKER_CODE, config_file, "--fold", str(fold),
@@ -292,11 +305,21 @@ def _run_fold_process(config_file: str, fold: int, num_folds: int, resume: bool,
     env = dict(os.environ)
     source_root = osp.dirname(osp.dirname(osp.abspath(errkit.__file__)))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, env.get("PYTHONPATH")) if p)
-    code = subprocess.run(cmd, env=env, check=False).returncode
+    if num_threads:
+        threads = str(max(1, int(num_threads)))
+        cmd += ["--num-threads", threads]
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = threads
+    if log_file:
+        os.makedirs(osp.dirname(osp.abspath(log_file)), exist_ok=True)
+        with open(log_file, "ab") as log:
+            code = subprocess.run(cmd, env=env, check=False, stdout=log,
+                                  stderr=subprocess.STDOUT).returncode
+    else:
+        code = subprocess.run(cmd, env=env, check=False).returncode
     if code != 0:
+        where = osp.dirname(config_file) + (f" and {log_file}" if log_file else "")
         raise KFoldError(f"fold {fold} failed (exit code {code}); its logs are in "
-                         f"{osp.dirname(config_file)}. Run again to resume it from its "
-                         "last checkpoint.")
+                         f"{where}. Run again to resume it from its last checkpoint.")
 
 
 def _read_fold_result(path: str, fold: int, num_folds: int) -> Dict[str, Any]:

@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "train": "errkit.cli.train",
     "test": "errkit.cli.test",
     "kfold": "errkit.cli.kfold",
+    "ablation": "errkit.cli.ablation",
     "new-plugin": "errkit.cli.new_plugin",
     "infer": "errkit.cli.infer",
     "export": "errkit.cli.export",

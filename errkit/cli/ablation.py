@@ -1,0 +1,72 @@
+"""``tools/ablation.py`` and ``errkit ablation``: several configs on one fold, one table.
+
+Trains and tests each config on the same fold in ``WORK_DIR/<config name>`` and
+writes the comparison table (accuracy, macro F1, accuracy difference to the first
+config, removal gains) to ``WORK_DIR/ablation/``. Rerunning the same command skips
+completed configs and resumes an interrupted one from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import List, Optional
+
+from mmengine.config import DictAction
+
+from errkit.cli.common import apply_plugin_args, fail
+
+__all__ = ["parse_args", "main"]
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse the ablation flags."""
+    parser = argparse.ArgumentParser(prog="errkit ablation", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("configs", nargs="+", metavar="config",
+                        help="config files (paths, or names in a plugin's config folder); "
+                        "the first is the reference row")
+    parser.add_argument("--work-dir", default="work_dirs/ablation",
+                        help="root of the configs' work dirs and of the table "
+                        "(default: work_dirs/ablation)")
+    parser.add_argument("--fold", type=int,
+                        help="test fold of every config (default: each config's 'fold')")
+    parser.add_argument("--num-folds", type=int,
+                        help="number of folds (default: each config's 'num_folds')")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="configs trained at once, sharing the CPU threads (default: 1)")
+    parser.add_argument("--no-resume", action="store_true",
+                        help="rerun every config from scratch instead of skipping completed "
+                        "configs and resuming interrupted ones")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction,
+                        help="override settings of every config, e.g. train_cfg.max_epochs=2")
+    parser.add_argument("--disable-plugin", action="append", default=[], metavar="NAME",
+                        help="do not load this plugin (entry-point or distribution name); "
+                        "repeatable")
+    parser.set_defaults(local_rank=0)
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    """Entry point of ``tools/ablation.py`` and ``errkit ablation``.
+
+    Returns:
+        dict: The table (see :func:`errkit.apis.ablation.run_ablation`).
+    """
+    args = parse_args(argv)
+    apply_plugin_args(args)
+    from errkit.apis.ablation import AblationError, format_ablation_markdown, run_ablation
+
+    try:
+        table = run_ablation(args.configs, args.work_dir, fold=args.fold,
+                             num_folds=args.num_folds, jobs=args.jobs,
+                             resume=not args.no_resume, cfg_options=args.cfg_options)
+    except AblationError as exc:
+        if exc.table is not None:
+            print(format_ablation_markdown(exc.table))
+        fail(str(exc))
+    print(format_ablation_markdown(table))
+    return table
+
+
+if __name__ == "__main__":
+    main()
