@@ -74,8 +74,32 @@ def test_neutral_without_landmarks_is_resized_and_img_aligned():
 
 def test_registry_repr_and_errors():
     t = TRANSFORMS.build(dict(type="AlignFace", size=32))
-    assert isinstance(t, AlignFace) and repr(t) == "AlignFace(size=32, use_landmarks=True)"
+    assert isinstance(t, AlignFace) and repr(t) == "AlignFace(size=32, use_landmarks=True, neutral_alignment='own')"
     with pytest.raises(KeyError, match="img"):
         t({"landmarks": None})
     with pytest.raises(ValueError):
         AlignFace(size=0)
+
+
+def test_image_alignment_keeps_pixel_correspondence_of_a_still_camera():
+    # Two frames of one still camera: the "expression" raised the upper lids, which moves
+    # the eye centres. Aligned each by its own eyes, the unchanged background shifts
+    # between the crops; warped by the face's transform it stays put pixel for pixel.
+    rng = np.random.default_rng(0)
+    scene = cv2.GaussianBlur(rng.random((240, 240)).astype(np.float32), (0, 0), 2)
+    frame = (scene * 255).astype(np.uint8)[..., None]
+    neutral_lm = _shape(4, 1.0, (40, 50))
+    expressive_lm = neutral_lm.copy()
+    expressive_lm[[37, 38, 43, 44], 1] -= 6.0
+    results = {"img": frame.copy(), "landmarks": expressive_lm,
+               "neutral": frame.copy(), "neutral_landmarks": neutral_lm}
+    own = AlignFace(size=48)(dict(results))
+    shared = AlignFace(size=48, neutral_alignment="image")(dict(results))
+    assert np.array_equal(shared["img"], shared["neutral"])
+    assert np.abs(own["img"].astype(int) - own["neutral"].astype(int)).max() > 5
+    # The neutral's landmarks follow the face's transform: unmoved points coincide.
+    np.testing.assert_allclose(shared["landmarks"][:36], shared["neutral_landmarks"][:36],
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="neutral_alignment"):
+        AlignFace(neutral_alignment="neutral")
+

@@ -85,3 +85,18 @@ def test_bad_inputs():
         transform_points([[np.nan, 1.0]], np.eye(2, 3))
     with pytest.raises(ValueError, match="matrix"):
         warp_face(np.zeros((4, 4), np.uint8), np.eye(3), 4)
+
+
+def test_shrinking_warp_is_area_filtered():
+    # A fine checkerboard shrunk 8x: area filtering averages it to flat grey, plain
+    # bilinear sampling lands on single cells (aliasing).
+    board = ((np.indices((512, 512)).sum(axis=0) % 2) * 255).astype(np.uint8)
+    matrix = np.array([[0.125, 0.0, 0.0], [0.0, 0.125, 0.0]])
+    filtered = warp_face(board, matrix, 48)
+    aliased = warp_face(board, matrix, 48, antialias=False)
+    assert abs(float(filtered.mean()) - 127.5) < 2 and filtered.std() < 2
+    assert abs(float(aliased.mean()) - 127.5) > 100  # every sample lands on one colour
+    # Enlarging warps are left to bilinear sampling.
+    up = np.array([[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]])
+    np.testing.assert_array_equal(warp_face(board, up, 32), warp_face(board, up, 32,
+                                                                      antialias=False))

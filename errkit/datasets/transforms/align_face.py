@@ -64,12 +64,17 @@ def align_image(
 class AlignFace(BaseTransform):
     """Similarity-align ``img`` and ``neutral`` to a ``size x size`` crop.
 
-    Each image is aligned by its own landmarks: ``results['img']`` by
-    ``results['landmarks']`` and ``results['neutral']`` by
-    ``results['neutral_landmarks']``, so that its eye centres land on the eye
-    centres of the canonical mean shape
-    (:func:`errkit.landmarks.mean_shape.canonical_landmarks`). The landmarks
-    are mapped into the crop. An image without landmarks (or every image when
+    ``results['img']`` is aligned by ``results['landmarks']`` so that its eye
+    centres land on the eye centres of the canonical mean shape
+    (:func:`errkit.landmarks.mean_shape.canonical_landmarks`). With
+    ``neutral_alignment='own'`` the neutral reference is aligned the same way
+    by its own ``results['neutral_landmarks']`` (two photographs of a person);
+    with ``'image'`` it is warped by the expressive face's transform, which
+    keeps the pixel correspondence of frames filmed by a still camera (a
+    video sequence, the synthetic set): an expression moves the lids and so
+    the eye centres, and aligning each frame by its own eyes would shift the
+    whole neutral face by a fraction of a pixel. The landmarks are mapped
+    into the crop. An image without landmarks (or every image when
     ``use_landmarks=False``) is centre-cropped to a square and resized; its
     landmarks, if any, are scaled the same way.
 
@@ -87,6 +92,10 @@ class AlignFace(BaseTransform):
         size (int): Side of the output crop. Defaults to 128.
         use_landmarks (bool): Align by the landmarks when present. Defaults to
             ``True``.
+        neutral_alignment (str): ``'own'`` (the neutral by its own landmarks)
+            or ``'image'`` (by the expressive face's transform; the neutral's
+            own landmarks are used only when the face has none). Defaults to
+            ``'own'``.
 
     Examples:
         >>> import numpy as np
@@ -98,11 +107,16 @@ class AlignFace(BaseTransform):
     #: Shortest image side accepted, in pixels.
     min_side = 8
 
-    def __init__(self, size: int = 128, use_landmarks: bool = True) -> None:
+    def __init__(self, size: int = 128, use_landmarks: bool = True,
+                 neutral_alignment: str = "own") -> None:
         if int(size) <= 0:
             raise ValueError(f"AlignFace size must be positive, got {size}")
+        if neutral_alignment not in ("own", "image"):
+            raise ValueError("AlignFace neutral_alignment must be 'own' or 'image', got "
+                             f"{neutral_alignment!r}")
         self.size = int(size)
         self.use_landmarks = bool(use_landmarks)
+        self.neutral_alignment = neutral_alignment
         self._template: Optional[np.ndarray] = None
 
     def _get_template(self) -> np.ndarray:
@@ -110,13 +124,16 @@ class AlignFace(BaseTransform):
             self._template = np.asarray(canonical_landmarks(self.size), dtype=np.float64)
         return self._template
 
-    def _align(self, img: np.ndarray, landmarks: Optional[np.ndarray], key: str):
+    def _check_image(self, img: np.ndarray, key: str) -> None:
         if not isinstance(img, np.ndarray) or img.ndim not in (2, 3):
             raise ValueError(f"AlignFace: results['{key}'] must be an (H, W, C) array")
         height, width = img.shape[:2]
         if min(height, width) < self.min_side:
             raise ValueError(f"the image is {width}x{height} pixels, smaller than "
                              f"{self.min_side} (a broken file or a thumbnail, not a face)")
+
+    def _align(self, img: np.ndarray, landmarks: Optional[np.ndarray], key: str):
+        self._check_image(img, key)
         template = (
             self._get_template() if self.use_landmarks and landmarks is not None else None
         )
@@ -133,12 +150,28 @@ class AlignFace(BaseTransform):
         """
         if results.get("img") is None:
             raise KeyError("AlignFace needs results['img'] (run LoadFaceImages first)")
+        shared = None
+        if (self.neutral_alignment == "image" and self.use_landmarks
+                and results.get("landmarks") is not None):
+            try:
+                shared = similarity_from_eyes(results["landmarks"], self.size,
+                                              self._get_template())
+            except ValueError as exc:
+                path = results.get("img_path")
+                where = f" {path}" if path else ""
+                raise ValueError(f"AlignFace: cannot align img{where}: {exc}") from exc
         for img_key, lm_key in (("img", "landmarks"), ("neutral", "neutral_landmarks")):
             img = results.get(img_key)
             if img is None:
                 continue
             try:
-                img, landmarks = self._align(img, results.get(lm_key), img_key)
+                if shared is not None:
+                    self._check_image(img, img_key)
+                    img = warp_face(img, shared, self.size)
+                    points = results.get(lm_key)
+                    landmarks = None if points is None else transform_points(points, shared)
+                else:
+                    img, landmarks = self._align(img, results.get(lm_key), img_key)
             except ValueError as exc:
                 path = results.get("img_path" if img_key == "img" else "neutral_path")
                 where = f" {path}" if path else ""
