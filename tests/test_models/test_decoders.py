@@ -156,3 +156,32 @@ def test_other_norms(norm):
                               norm=norm)
     r = dec([torch.randn(2, 8, 4, 4), torch.randn(2, 16, 2, 2)], torch.randn(2, 4))
     assert r.shape == (2, 1, 16, 16)
+
+
+def test_warp_image_moves_content_by_the_displacement():
+    from errkit.models.decoders.unet_residual_decoder import warp_image
+
+    ramp = torch.arange(32.0).view(1, 1, 1, 32).expand(2, 1, 16, 32).contiguous()
+    assert torch.allclose(warp_image(ramp, torch.zeros(2, 2, 16, 32)), ramp, atol=1e-5)
+    # dx = 2 / W in normalised coordinates is one pixel: every pixel reads its right neighbour.
+    shift = torch.zeros(2, 2, 16, 32)
+    shift[:, 0] = 2.0 / 32
+    out = warp_image(ramp, shift)
+    assert torch.allclose(out[..., :-1], ramp[..., 1:], atol=1e-4)
+
+
+def test_flow_output_can_undo_a_shift_and_starts_as_the_input():
+    enc, seg, dec = _generator("resnet10t", 1, flow=True, max_flow=0.2)
+    x = torch.rand(2, 1, 32, 32)
+    feats = enc(x)
+    r = dec(feats, seg(feats), x)
+    assert r.shape == x.shape and r.abs().max() < 0.1  # n_hat = x - r starts near x
+    assert r.abs().max() <= RESIDUAL_SCALE
+    # Gradients reach the displacement channels of the last convolution.
+    r.pow(2).sum().backward()
+    assert dec.head.weight.grad[1:].abs().sum() > 0
+    with pytest.raises(ValueError, match="flow=True warps the input image"):
+        dec(feats, seg(feats), None)
+    with pytest.raises(ValueError, match="max_flow"):
+        UNetResidualDecoder(enc.channels, enc.reductions, latent_dim=0, out_channels=1,
+                            flow=True, max_flow=0.0)

@@ -39,6 +39,26 @@ class _ConvBlock(nn.Sequential):
             _norm(norm, out_channels), nn.ReLU(inplace=True))
 
 
+def warp_image(img: torch.Tensor, displacement: torch.Tensor) -> torch.Tensor:
+    """Resample ``img`` at ``identity + displacement`` (bilinear, borders repeated).
+
+    Args:
+        img (Tensor): ``(B, C, H, W)``.
+        displacement (Tensor): ``(B, 2, H, W)`` offsets ``(dx, dy)`` in the
+            normalised ``[-1, 1]`` coordinates of
+            :func:`torch.nn.functional.grid_sample` (``align_corners=False``).
+
+    Returns:
+        Tensor: ``(B, C, H, W)``; ``img`` itself where the displacement is 0.
+    """
+    b, _, h, w = img.shape
+    theta = torch.eye(2, 3, dtype=img.dtype, device=img.device).expand(b, 2, 3)
+    grid = F.affine_grid(theta, [b, 1, h, w], align_corners=False)
+    grid = grid + displacement.permute(0, 2, 3, 1).to(grid.dtype)
+    return F.grid_sample(img, grid, mode="bilinear", padding_mode="border",
+                         align_corners=False)
+
+
 @MODELS.register_module()
 class UNetResidualDecoder(nn.Module):
     """Decode the residual image ``r_hat = x - n_hat`` from encoder features and ``z``.
@@ -56,6 +76,15 @@ class UNetResidualDecoder(nn.Module):
     residual lies in ``[-2, 2]`` (the range of ``x - n`` for images in
     ``[-1, 1]``) and starts at about 0, so the generated neutral face
     ``n_hat = x - r_hat`` starts as the input itself.
+
+    With ``flow=True`` the decoder warps before it paints: the last convolution
+    also gives a displacement field (``max_flow * tanh(.)``, in the normalised
+    ``[-1, 1]`` coordinates of :func:`torch.nn.functional.grid_sample`, starting
+    at 0), the input is resampled along it and a painted correction is
+    subtracted: ``n_hat = warp(x) - c`` and ``r_hat = x - n_hat``. Most of an
+    expression is the skin moving (brows raised, lips pulled, jaw dropped), which
+    a warp undoes with the person's own texture; the correction only paints
+    what no warp can make (teeth, wrinkles).
 
     Args:
         encoder_channels (Sequence[int]): Channels of each encoder level,
@@ -77,6 +106,10 @@ class UNetResidualDecoder(nn.Module):
             initial weights (its bias starts at 0); small, so the initial
             residual is ~1e-3 (not exactly 0, so that every layer gets gradients).
             Defaults to 1e-4.
+        flow (bool): Warp-and-correct output (see above); needs ``x``.
+            Defaults to False.
+        max_flow (float): Largest displacement of the warp, as a fraction of
+            the half image side. Defaults to 0.15.
 
     Shape:
         - ``features``: list of ``(B, encoder_channels[i], h_i, w_i)``.
@@ -98,7 +131,8 @@ class UNetResidualDecoder(nn.Module):
     def __init__(self, encoder_channels: Sequence[int], encoder_reductions: Sequence[int],
                  latent_dim: int, out_channels: int = 3, base_channels: int = 32,
                  use_skips: bool = True, input_channels: Optional[int] = None,
-                 norm: str = "group", final_init_std: float = 1e-4) -> None:
+                 norm: str = "group", final_init_std: float = 1e-4, flow: bool = False,
+                 max_flow: float = 0.15) -> None:
         super().__init__()
         encoder_channels = [int(c) for c in encoder_channels]
         encoder_reductions = [int(r) for r in encoder_reductions]
@@ -115,6 +149,10 @@ class UNetResidualDecoder(nn.Module):
         if latent_dim < 0 or base_channels < 1 or out_channels < 1:
             raise ValueError("UNetResidualDecoder: latent_dim >= 0, base_channels >= 1 and "
                              "out_channels >= 1 required")
+        if flow and max_flow <= 0:
+            raise ValueError(f"UNetResidualDecoder: max_flow must be > 0, got {max_flow}")
+        self.flow = bool(flow)
+        self.max_flow = float(max_flow)
         self.encoder_channels = encoder_channels
         self.encoder_reductions = encoder_reductions
         self.latent_dim = latent_dim
@@ -146,7 +184,7 @@ class UNetResidualDecoder(nn.Module):
         self.input_block = None
         if num_extra == 0 and input_channels:
             self.input_block = _ConvBlock(prev + input_channels, prev, norm)
-        self.head = nn.Conv2d(prev, out_channels, 3, padding=1)
+        self.head = nn.Conv2d(prev, out_channels + (2 if self.flow else 0), 3, padding=1)
         nn.init.normal_(self.head.weight, std=final_init_std)
         nn.init.zeros_(self.head.bias)
 
@@ -160,6 +198,10 @@ class UNetResidualDecoder(nn.Module):
             if feat.dim() != 4 or feat.shape[1] != ch:
                 raise ValueError(f"UNetResidualDecoder: feature {i} should have {ch} "
                                  f"channels, got shape {tuple(feat.shape)}")
+        if self.flow and (x is None or x.shape[1] != self.out_channels):
+            got = None if x is None else tuple(x.shape)
+            raise ValueError("UNetResidualDecoder: flow=True warps the input image x "
+                             f"(B, {self.out_channels}, H, W), got {got}")
         if self.input_channels and (x is None or x.shape[1] != self.input_channels):
             got = None if x is None else tuple(x.shape)
             raise ValueError(f"UNetResidualDecoder: input_channels={self.input_channels} needs "
@@ -225,4 +267,10 @@ class UNetResidualDecoder(nn.Module):
             h = self._up(h, target)
             if self.input_block is not None:
                 h = self.input_block(torch.cat([h, x], dim=1))
-        return RESIDUAL_SCALE * torch.tanh(self.head(h))
+        out = self.head(h)
+        if not self.flow:
+            return RESIDUAL_SCALE * torch.tanh(out)
+        correction = RESIDUAL_SCALE * torch.tanh(out[:, :self.out_channels])
+        displacement = self.max_flow * torch.tanh(out[:, self.out_channels:])
+        warped = warp_image(x, displacement)
+        return (x - warped + correction).clamp(-RESIDUAL_SCALE, RESIDUAL_SCALE)
