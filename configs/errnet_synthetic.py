@@ -7,8 +7,16 @@ _base_ = [
     './_base_/default_runtime.py',
 ]
 
-# A small network for CPU training: resnet10t encoder, narrow decoder and PatchGAN.
+# A small network for CPU training: resnet10t encoder, narrow warp-and-correct decoder
+# and PatchGAN. Batch augments (training only): mirrored faces (the 68 points
+# re-indexed, so a one-sided contempt stays contempt on the other side) and
+# photometric jitter, applied alike to the face and its neutral.
 model = dict(
+    data_preprocessor=dict(batch_augments=[
+        dict(type='PairedAugmentation', augmentations=[
+            dict(type='RandomHorizontalFlip', p=0.5)]),
+        dict(type='PhotometricJitter'),
+    ]),
     encoder=dict(model_name='resnet10t'),
     decoder=dict(base_channels=16),
     discriminator=dict(base_channels=32, num_layers=2),
@@ -17,13 +25,15 @@ model = dict(
         dict(type='PixelResidual', feat_channels=32, num_stages=3, detach=True),
         dict(type='LandmarkResidual', source='both', hidden_channels=128, out_channels=64),
     ],
+    # L1 dominates the removal; the adversarial term sharpens it.
     loss_weights=dict(gan=0.1, l1=100.0, cls=1.0, segment=0.2, landmark=1.0),
 )
 
 max_epochs = 12
+lr = 5e-4
 optim_wrapper = dict(
-    generator=dict(optimizer=dict(lr=5e-4)),
-    recognizer=dict(optimizer=dict(lr=5e-4)),
+    generator=dict(optimizer=dict(lr=lr)),
+    recognizer=dict(optimizer=dict(lr=lr)),
 )
 param_scheduler = [
     dict(type='LinearLR', start_factor=1.0, end_factor=0.05, by_epoch=True,

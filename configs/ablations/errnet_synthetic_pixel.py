@@ -1,7 +1,8 @@
-# Ablation: + pixel-level residual (adversarial removal, no landmark residual, no segment loss).
+# Ablation, row 2: + expression removal and the pixel-level residual (no landmark
+# residual, no segment loss).
 _base_ = ['../errnet_synthetic.py']
 model = dict(
-    residuals=[dict(type='PixelResidual', feat_channels=32, num_stages=3)],
+    residuals=[dict(type='PixelResidual', feat_channels=32, num_stages=3, detach=True)],
     use_segments_in_head=False,
     loss_weights=dict(segment=0.0, landmark=0.0),
 )

@@ -1,5 +1,5 @@
 # Plain timm classifier (no expression removal) on the synthetic faces: the first row
-# of the ablation table. Same encoder, data, image size and epochs as
+# of the ablation table. Same encoder, data, batch augments, image size and epochs as
 # configs/errnet_synthetic.py, so the two are compared like for like.
 _base_ = [
     '../_base_/models/timm_classifier.py',
@@ -7,7 +7,14 @@ _base_ = [
     '../_base_/schedules/adam_cls.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(model_name='resnet10t')
+model = dict(
+    model_name='resnet10t',
+    data_preprocessor=dict(batch_augments=[
+        dict(type='PairedAugmentation', augmentations=[
+            dict(type='RandomHorizontalFlip', p=0.5)]),
+        dict(type='PhotometricJitter'),
+    ]),
+)
 
 val_evaluator = [dict(type='ExpressionMetric')]
 test_evaluator = val_evaluator

@@ -13,7 +13,10 @@ model = dict(
     # num_segments defaults to num_classes: one latent segment per expression class.
     latent=dict(type='SegmentLatent', segment_dim=16),
     # encoder_channels, encoder_reductions, latent_dim, out_channels are filled in.
-    decoder=dict(type='UNetResidualDecoder', base_channels=32, use_skips=True),
+    # flow: the neutral is the input warped along a predicted displacement minus a
+    # painted correction; input_channels: the input joins the last, full-size stage.
+    decoder=dict(type='UNetResidualDecoder', base_channels=32, use_skips=True,
+                 input_channels=1, flow=True),
     # in_channels (2 x image channels: the face and its neutral) is filled in.
     discriminator=dict(
         type='PatchDiscriminator', base_channels=64, num_layers=3, use_spectral_norm=True),
