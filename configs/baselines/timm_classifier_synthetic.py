@@ -19,8 +19,8 @@ model = dict(
 val_evaluator = [dict(type='ExpressionMetric')]
 test_evaluator = val_evaluator
 
-max_epochs = 12
+max_epochs = 6
 param_scheduler = [
     dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs, eta_min=1e-5),
 ]
-train_cfg = dict(max_epochs=max_epochs, val_interval=4)
+train_cfg = dict(max_epochs=max_epochs, val_interval=3)

@@ -82,6 +82,22 @@ def test_identical_images_are_capped_or_infinite():
     assert math.isinf(res["removal/psnr_db"])
 
 
+def test_input_that_is_its_own_neutral_is_left_out_and_counted():
+    # A duplicated file (an "expression" that is the neutral photo itself) would bring an
+    # infinite (capped: 100 dB) input PSNR into the means and swamp the gain.
+    neutral, expression = faces(3)
+    data = [sample(n, n + 0.1, n + e) for n, e in zip(neutral[:2], expression[:2])]
+    duplicate = sample(neutral[2], neutral[2] + 0.1, neutral[2].clone())
+    res = run(RemovalMetric(), data + [duplicate], batch=3)
+    ref = run(RemovalMetric(), data)
+    assert res["removal/num_samples"] == 2 and res["removal/num_identical"] == 1
+    assert ref["removal/num_identical"] == 0
+    for key in ("psnr_db", "input_psnr_db", "psnr_gain_db", "ssim_gain"):
+        assert res[f"removal/{key}"] == pytest.approx(ref[f"removal/{key}"])
+    only = run(RemovalMetric(), [duplicate])
+    assert only == {}
+
+
 def test_samples_without_ground_truth_are_skipped():
     neutral, expression = faces(4)
     data = [sample(neutral[0], neutral[0] + 0.1, neutral[0] + expression[0]),

@@ -44,10 +44,16 @@ class RemovalMetric(BaseMetric):
     for a plain classifier, or data without neutral ground truth, it returns an
     empty dict and logs that once.
 
+    A sample whose input is exactly its true neutral (a duplicated file, a
+    neutral frame listed as an expression) has no expression to remove and an
+    infinite input PSNR that would swamp the means; it is left out of them and
+    counted in ``num_identical``.
+
     Returned keys (prefixed ``removal/`` by mmengine): ``psnr_db``, ``ssim``
     (generated neutral), ``input_psnr_db``, ``input_ssim`` (input as neutral),
     ``psnr_gain_db`` and ``ssim_gain`` (generated minus input; positive when the
-    removal brings the face closer to the true neutral) and ``num_samples``.
+    removal brings the face closer to the true neutral), ``num_samples`` (the
+    samples scored) and ``num_identical``.
 
     Args:
         psnr_cap (float, optional): Upper bound in dB for a sample's PSNR, so an
@@ -128,8 +134,16 @@ class RemovalMetric(BaseMetric):
                                  f"than ssim_kernel_size={self.ssim_kernel_size}")
             groups[shapes["gt_neutral"]].append(index)
 
-        scores: List[Optional[List[float]]] = [None] * len(data_samples)
+        identical = set()
         for indices in groups.values():
+            for i in list(indices):
+                if torch.equal(torch.as_tensor(_get(data_samples[i], "input_img")),
+                               torch.as_tensor(_get(data_samples[i], "gt_neutral"))):
+                    identical.add(i)
+                    indices.remove(i)
+
+        scores: List[Optional[List[float]]] = [None] * len(data_samples)
+        for indices in (group for group in groups.values() if group):
             device = torch.as_tensor(_get(data_samples[indices[0]], "pred_neutral")).device
 
             def stack(name: str) -> torch.Tensor:
@@ -143,8 +157,8 @@ class RemovalMetric(BaseMetric):
             values = torch.cat([generated, baseline], dim=1).cpu().tolist()
             for i, row in zip(indices, values):
                 scores[i] = row
-        for row in scores:
-            self.results.append({"scores": row})
+        for index, row in enumerate(scores):
+            self.results.append({"scores": row, "identical": index in identical})
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Average the per-sample scores.
@@ -158,6 +172,11 @@ class RemovalMetric(BaseMetric):
             sample could be scored.
         """
         rows = [r["scores"] for r in results if r.get("scores") is not None]
+        num_identical = sum(1 for r in results if r.get("identical"))
+        if num_identical:
+            print_log(f"RemovalMetric: {num_identical} sample(s) whose input is exactly its "
+                      "true neutral (nothing to remove) left out of the removal means",
+                      logger="current", level=logging.WARNING)
         if not rows:
             if not self._warned_empty:
                 print_log("RemovalMetric: no data sample had 'pred_neutral', 'gt_neutral' and "
@@ -170,4 +189,5 @@ class RemovalMetric(BaseMetric):
         psnr, ssim, input_psnr, input_ssim = means
         return {"psnr_db": psnr, "ssim": ssim, "input_psnr_db": input_psnr,
                 "input_ssim": input_ssim, "psnr_gain_db": psnr - input_psnr,
-                "ssim_gain": ssim - input_ssim, "num_samples": len(rows)}
+                "ssim_gain": ssim - input_ssim, "num_samples": len(rows),
+                "num_identical": num_identical}
