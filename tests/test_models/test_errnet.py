@@ -292,7 +292,7 @@ def build_from_config(path, tmp_path):
 @pytest.mark.parametrize("name", [
     "errnet_synthetic.py", "errnet_ckplus.py", "errnet_mmi.py",
     "ablations/errnet_synthetic_plain.py", "ablations/errnet_synthetic_pixel.py",
-    "ablations/errnet_synthetic_landmark.py",
+    "ablations/errnet_synthetic_landmark.py", "ablations/errnet_synthetic_120ids.py",
     "ablations/errnet_synthetic_l1_removal.py", "ablations/errnet_synthetic_adv_removal.py"])
 def test_configs_build_the_model_and_its_optimizers(name, tmp_path):
     from errkit.engine.optimizers import MultiOptimWrapperConstructor
