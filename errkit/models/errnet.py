@@ -273,23 +273,37 @@ class ERRNet(BaseModel):
         self._loss_weights_checked = True
 
     # ------------------------------------------------------------------ losses
-    def _disc_loss(self, inputs: Dict[str, torch.Tensor],
-                   fake_neutral: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def _disc_loss(self, inputs: Dict[str, torch.Tensor], fake_neutral: torch.Tensor,
+                   has_neutral: Optional[Sequence[bool]] = None) -> Dict[str, torch.Tensor]:
         """The discriminator's terms on faces with a true neutral (empty if none).
 
         Args:
             inputs (dict): Preprocessed batch (``img``, ``neutral``, ``neutral_mask``).
             fake_neutral (Tensor): Generated neutrals ``(B, C, H, W)`` (detached here).
+            has_neutral (Sequence[bool], optional): The same flags as
+                ``neutral_mask``, known on the host (from the data samples' meta
+                information): the faces are then selected without reading the
+                device mask back, so the step does not wait for the device.
+                Defaults to None (read the mask).
 
         Returns:
             dict[str, Tensor]: ``loss_disc_real``, ``loss_disc_fake`` and, with a
             gradient penalty, ``loss_disc_gp``.
         """
         mask = inputs.get("neutral_mask")
-        if mask is None or "neutral" not in inputs or not bool(mask.any()):
+        if mask is None or "neutral" not in inputs:
             return {}
-        x, real = inputs["img"][mask], inputs["neutral"][mask]
-        fake = fake_neutral.detach()[mask]
+        x, real, fake = inputs["img"], inputs["neutral"], fake_neutral.detach()
+        if has_neutral is None:
+            if not bool(mask.any()):
+                return {}
+            x, real, fake = x[mask], real[mask], fake[mask]
+        elif not any(has_neutral):
+            return {}
+        elif not all(has_neutral):
+            index = torch.tensor([i for i, flag in enumerate(has_neutral) if flag],
+                                 dtype=torch.long).to(x.device, non_blocking=True)
+            x, real, fake = x[index], real[index], fake[index]
         gan = self.loss_modules["gan_loss"]
         losses = dict(
             loss_disc_real=gan(self.discriminator(x, real), True, is_disc=True),
@@ -298,6 +312,13 @@ class ERRNet(BaseModel):
             losses["loss_disc_gp"] = self.loss_modules["gradient_penalty"](
                 self.discriminator, x, real, fake)
         return losses
+
+    @staticmethod
+    def _neutral_flags(data_samples: Optional[List[FERDataSample]]) -> Optional[List[bool]]:
+        """Which faces have a true neutral, from the host-side meta information."""
+        if data_samples is None:
+            return None
+        return [bool(s.metainfo.get("has_neutral", False)) for s in data_samples]
 
     def _gen_loss(self, inputs: Dict[str, torch.Tensor], outputs: dict,
                   labels: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -414,7 +435,8 @@ class ERRNet(BaseModel):
         if self.discriminator is not None:
             disc_w = wrappers[DISCRIMINATOR]
             with disc_w.optim_context(self.discriminator):
-                disc_losses = self._disc_loss(inputs, outputs["neutral"])
+                disc_losses = self._disc_loss(inputs, outputs["neutral"],
+                                              self._neutral_flags(data["data_samples"]))
             if disc_losses:
                 loss_disc, disc_vars = self.parse_losses(disc_losses)
                 if self._losses_finite(disc_vars, [disc_w]):

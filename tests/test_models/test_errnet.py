@@ -312,3 +312,35 @@ def test_configs_build_the_model_and_its_optimizers(name, tmp_path):
         assert model.num_classes == 6
     if "plain" in name:
         assert model.generator.decoder is None and not len(model.recognizer.residuals)
+
+
+class _UnreadableMask:
+    """A device mask that must not be read back: any use raises."""
+
+    def __bool__(self):
+        raise AssertionError("the mask was read back")
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the mask was used ({name})")
+
+
+def test_discriminator_faces_are_selected_from_host_flags_without_reading_the_mask():
+    torch.manual_seed(0)
+    model = tiny_model()
+    data = model.data_preprocessor(make_batch(batch=4), True)
+    inputs = data["inputs"]
+    fake = torch.rand_like(inputs["img"])
+    flags = [True, False, True, True]
+    inputs["neutral_mask"] = torch.tensor(flags)
+    model.eval()  # spectral norm's power iteration would move between the two calls
+    from_mask = model._disc_loss(inputs, fake)
+    from_flags = model._disc_loss(inputs, fake, flags)
+    for key in ("loss_disc_real", "loss_disc_fake"):
+        assert torch.allclose(from_mask[key], from_flags[key])
+    # All or none of the faces with a neutral: the device mask is never read.
+    inputs["neutral_mask"] = _UnreadableMask()
+    whole = model._disc_loss(inputs, fake, [True] * 4)
+    assert set(whole) == {"loss_disc_real", "loss_disc_fake"}
+    assert model._disc_loss(inputs, fake, [False] * 4) == {}
+    # train_step passes the flags from the data samples' meta information.
+    assert model._neutral_flags(data["data_samples"]) == [True] * 4
