@@ -317,8 +317,8 @@ def format_ablation_markdown(table: Dict[str, Any]) -> str:
     """Render a :func:`run_ablation` table as Markdown.
 
     Accuracy and macro F1 are shown in percent with one decimal, the accuracy
-    difference to the reference in percentage points with a sign, the removal
-    gains with two decimals; a missing value reads ``-``.
+    difference to the reference in percentage points with a sign, the PSNR gain
+    with two decimals and the SSIM gain with three; a missing value reads ``-``.
 
     Args:
         table (dict): The table, as returned by :func:`run_ablation` (or read
@@ -335,7 +335,7 @@ def format_ablation_markdown(table: Dict[str, Any]) -> str:
         ...      'macro_f1': 0.8, 'psnr_gain_db': 1.234, 'ssim_gain': 0.05,
         ...      'delta_accuracy': 0.05, 'wall_s': 30.0}]}
         >>> print(format_ablation_markdown(table).splitlines()[-1])
-        | errnet | 85.0 | 80.0 | +5.0 | 1.23 | 0.05 | 30 | errnet.py |
+        | errnet | 85.0 | 80.0 | +5.0 | 1.23 | 0.050 | 30 | errnet.py |
     """
     rows = table.get("rows") or []
     folds = {(row.get("fold"), row.get("num_folds")) for row in rows}
@@ -357,7 +357,7 @@ def format_ablation_markdown(table: Dict[str, Any]) -> str:
             name += f" (fold {row['fold']} of {row.get('num_folds')})"
         cells = [name, _percent(row.get("accuracy")), _percent(row.get("macro_f1")),
                  _points(row.get("delta_accuracy")), _fixed(row.get("psnr_gain_db"), 2),
-                 _fixed(row.get("ssim_gain"), 2), _fixed(row.get("wall_s"), 0),
+                 _fixed(row.get("ssim_gain"), 3), _fixed(row.get("wall_s"), 0),
                  str(row.get("config", "-"))]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")

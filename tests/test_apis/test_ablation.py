@@ -102,7 +102,7 @@ def test_rows_in_order_with_delta_and_resume(tmp_path, fake):
     assert text == format_ablation_markdown(table)
     assert "# Ablation: fold 1 of 4" in text
     assert "| base | 50.0 | 40.0 | +0.0 | - | - | 2 |" in text
-    assert "| full | 62.5 | 60.0 | +12.5 | 1.50 | 0.12 | 2 |" in text
+    assert "| full | 62.5 | 60.0 | +12.5 | 1.50 | 0.125 | 2 |" in text
     assert "| plain | 25.0 | - | -25.0 | - | - | 2 |" in text
 
     # a second call trains nothing; a changed config is warned about, its result kept
