@@ -32,8 +32,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from errkit.utils.atomic_io import atomic_write_json, atomic_write_text
 
-from .kfold import (FOLD_CONFIG, FOLD_RESULT, _log, _read_fold_result, _run_fold_process,
-                    derive_fold_config)
+from .kfold import (FOLD_CONFIG, FOLD_RESULT, _load_completed, _log, _read_fold_result,
+                    _run_fold_process, derive_fold_config)
 from .kfold_summary import KFoldError, _number
 
 __all__ = ["AblationError", "ABLATION_METRICS", "run_ablation", "format_ablation_markdown"]
@@ -240,13 +240,13 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
     for item in plan:
         result_path = osp.join(item["work_dir"], FOLD_RESULT)
         if resume and osp.isfile(result_path):
-            result = _read_result(item)
-            if result.get("config_sha1") != item["sha1"]:
-                _log(f"ablation: {result_path} came from a different config than "
-                     f"'{item['name']}' gives now; its result is kept (delete it, or pass "
-                     "resume=False, to rerun)", logging.WARNING)
-            _log(f"ablation: '{item['name']}' is complete, skipped ({result_path})")
-            results[item["name"]] = result
+            try:
+                results[item["name"]] = _load_completed(
+                    result_path, item["fold"], item["num_folds"], item["sha1"],
+                    f"ablation: '{item['name']}'")
+            except KFoldError as exc:
+                raise AblationError(f"config '{item['name']}' ({item['config']}): {exc}") \
+                    from exc
             skipped.add(item["name"])
         else:
             pending.append(item)

@@ -337,6 +337,20 @@ def _read_fold_result(path: str, fold: int, num_folds: int) -> Dict[str, Any]:
     return result
 
 
+def _load_completed(result_path: str, fold: int, num_folds: int, config_sha1: str,
+                    label: str) -> Dict[str, Any]:
+    """The result of a completed run, which a resumed run skips.
+
+    It is kept even when its config has changed since; that is warned about.
+    """
+    result = _read_fold_result(result_path, fold, num_folds)
+    if result.get("config_sha1") != config_sha1:
+        _log(f"{label}: {result_path} came from a different config; its result is kept "
+             "(delete it, or pass resume=False, to rerun)", logging.WARNING)
+    _log(f"{label}: complete, skipped ({result_path})")
+    return result
+
+
 def load_fold_results(work_dir: str, num_folds: int) -> List[Dict[str, Any]]:
     """The ``fold_result.json`` of every completed fold of ``work_dir``, by fold."""
     results = []
@@ -399,11 +413,9 @@ def run_kfold(config_path: str, folds: int = 10, work_dir: Optional[str] = None,
         result_path = osp.join(fold_dir, FOLD_RESULT)
         text = derive_fold_config(cfg, fold, folds, fold_dir).pretty_text
         if resume and osp.isfile(result_path):
-            previous = _read_fold_result(result_path, fold, folds)
-            if previous.get("config_sha1") != hashlib.sha1(text.encode("utf-8")).hexdigest():
-                _log(f"fold {fold}: {result_path} came from a different config; its result "
-                     "is kept (delete it, or pass resume=False, to rerun)", logging.WARNING)
-            _log(f"fold {fold}/{folds}: complete, skipped ({result_path})")
+            _load_completed(result_path, fold, folds,
+                            hashlib.sha1(text.encode("utf-8")).hexdigest(),
+                            f"fold {fold}/{folds}")
             continue
         if _is_main_process():
             if not resume and osp.isfile(result_path):

@@ -43,15 +43,6 @@ os.fsync = _slow_fsync
 FINAL_ITER = 18  # three passes over 48 training faces in batches of 8
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: one thread is fastest, and spares a busy machine oversubscription."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _write_kill_config(tmp: Path) -> Path:
     data_root = tmp / "ckplus"
     write_tiny_ckplus(data_root)

@@ -37,15 +37,6 @@ class NaNInjectionLoss(nn.Module):
         return loss * float("nan") if self.calls in self.at_calls else loss
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: one thread is fastest, and spares a busy machine oversubscription."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def nan_loss_registered():
     LOSSES.register_module(name="NaNInjectionLoss", module=NaNInjectionLoss, force=True)

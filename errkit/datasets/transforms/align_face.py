@@ -26,6 +26,7 @@ def align_image(
     size: int,
     template: Optional[np.ndarray] = None,
     use_landmarks: bool = True,
+    matrix: Optional[np.ndarray] = None,
 ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """Align one image by its own landmarks, or centre-crop and resize it.
 
@@ -38,13 +39,17 @@ def align_image(
             Defaults to ``None`` (the canonical mean shape).
         use_landmarks (bool): Align by the eyes when ``landmarks`` exist;
             otherwise always crop and resize. Defaults to ``True``.
+        matrix (np.ndarray, optional): A ``(2, 3)`` transform to warp by
+            instead (e.g. the expressive face's, for its neutral frame); the
+            landmarks, if any, are mapped by it. Defaults to ``None``.
 
     Returns:
         tuple: The ``(size, size[, C])`` image (channel axis kept) and the
         mapped landmarks as float32, or ``None`` when there were none.
     """
-    if use_landmarks and landmarks is not None:
-        matrix = similarity_from_eyes(landmarks, size, template)
+    if matrix is not None or (use_landmarks and landmarks is not None):
+        if matrix is None:
+            matrix = similarity_from_eyes(landmarks, size, template)
         out = warp_face(img, matrix, size)
     else:
         height, width = img.shape[:2]
@@ -132,13 +137,6 @@ class AlignFace(BaseTransform):
             raise ValueError(f"the image is {width}x{height} pixels, smaller than "
                              f"{self.min_side} (a broken file or a thumbnail, not a face)")
 
-    def _align(self, img: np.ndarray, landmarks: Optional[np.ndarray], key: str):
-        self._check_image(img, key)
-        template = (
-            self._get_template() if self.use_landmarks and landmarks is not None else None
-        )
-        return align_image(img, landmarks, self.size, template, self.use_landmarks)
-
     def transform(self, results: dict) -> dict:
         """Align ``img`` and, when present, ``neutral``.
 
@@ -150,28 +148,20 @@ class AlignFace(BaseTransform):
         """
         if results.get("img") is None:
             raise KeyError("AlignFace needs results['img'] (run LoadFaceImages first)")
-        shared = None
-        if (self.neutral_alignment == "image" and self.use_landmarks
-                and results.get("landmarks") is not None):
-            try:
-                shared = similarity_from_eyes(results["landmarks"], self.size,
-                                              self._get_template())
-            except ValueError as exc:
-                path = results.get("img_path")
-                where = f" {path}" if path else ""
-                raise ValueError(f"AlignFace: cannot align img{where}: {exc}") from exc
+        shared = None  # the expressive face's transform, with neutral_alignment='image'
         for img_key, lm_key in (("img", "landmarks"), ("neutral", "neutral_landmarks")):
             img = results.get(img_key)
             if img is None:
                 continue
+            points = results.get(lm_key)
+            by_landmarks = self.use_landmarks and points is not None
             try:
-                if shared is not None:
-                    self._check_image(img, img_key)
-                    img = warp_face(img, shared, self.size)
-                    points = results.get(lm_key)
-                    landmarks = None if points is None else transform_points(points, shared)
-                else:
-                    img, landmarks = self._align(img, results.get(lm_key), img_key)
+                self._check_image(img, img_key)
+                template = self._get_template() if by_landmarks else None
+                if img_key == "img" and self.neutral_alignment == "image" and by_landmarks:
+                    shared = similarity_from_eyes(points, self.size, template)
+                img, landmarks = align_image(img, points, self.size, template,
+                                             self.use_landmarks, matrix=shared)
             except ValueError as exc:
                 path = results.get("img_path" if img_key == "img" else "neutral_path")
                 where = f" {path}" if path else ""

@@ -121,6 +121,7 @@ class RemovalMetric(BaseMetric):
                 than the SSIM window.
         """
         groups: Dict[tuple, List[int]] = defaultdict(list)
+        identical = set()
         for index, sample in enumerate(data_samples):
             if not self._usable(sample):
                 continue
@@ -132,18 +133,14 @@ class RemovalMetric(BaseMetric):
             if min(shapes["gt_neutral"][1:]) < self.ssim_kernel_size:
                 raise ValueError(f"RemovalMetric: images of {shapes['gt_neutral']} are smaller "
                                  f"than ssim_kernel_size={self.ssim_kernel_size}")
+            if torch.equal(torch.as_tensor(_get(sample, "input_img")),
+                           torch.as_tensor(_get(sample, "gt_neutral"))):
+                identical.add(index)
+                continue
             groups[shapes["gt_neutral"]].append(index)
 
-        identical = set()
-        for indices in groups.values():
-            for i in list(indices):
-                if torch.equal(torch.as_tensor(_get(data_samples[i], "input_img")),
-                               torch.as_tensor(_get(data_samples[i], "gt_neutral"))):
-                    identical.add(i)
-                    indices.remove(i)
-
         scores: List[Optional[List[float]]] = [None] * len(data_samples)
-        for indices in (group for group in groups.values() if group):
+        for indices in groups.values():
             device = torch.as_tensor(_get(data_samples[indices[0]], "pred_neutral")).device
 
             def stack(name: str) -> torch.Tensor:
