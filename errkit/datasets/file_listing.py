@@ -46,11 +46,9 @@ FolderKey = Tuple[int, int]
 class FolderEntry(NamedTuple):
     """One readable entry of a folder, links resolved.
 
-    Attributes:
-        path (Path): The entry's path (through the link, not its target).
-        is_dir (bool): True for a folder, False for a regular file.
-        is_link (bool): The entry is a symbolic link.
-        key (tuple[int, int]): ``(st_dev, st_ino)`` of the file or folder.
+    ``path`` is the entry's path (through the link, not its target), ``is_dir``
+    is True for a folder and False for a regular file, ``is_link`` tells a
+    symbolic link, and ``key`` is ``(st_dev, st_ino)`` of the file or folder.
     """
 
     path: Path
