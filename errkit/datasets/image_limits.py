@@ -15,6 +15,7 @@ directions.
 
 from __future__ import annotations
 
+import operator
 import os
 import re
 import struct
@@ -71,9 +72,13 @@ def max_image_pixels(value: Optional[int] = None) -> int:
         except ValueError:
             raise ValueError(f"{MAX_IMAGE_PIXELS_ENV}={text!r} is not a whole number of "
                              "pixels (e.g. 200000000)") from None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    try:
+        limit = operator.index(value)  # any integer type (numpy's too), never a float
+    except TypeError:
+        limit = 0
+    if isinstance(value, bool) or limit < 1:
         raise ValueError(f"{source} must be a positive whole number of pixels, got {value!r}")
-    return value
+    return limit
 
 
 class ImageHeader(NamedTuple):

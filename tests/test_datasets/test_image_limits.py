@@ -75,7 +75,8 @@ def test_limit_from_argument_and_environment(tmp_path, monkeypatch):
         read_image(path)
     monkeypatch.delenv(MAX_IMAGE_PIXELS_ENV)
     assert max_image_pixels() == DEFAULT_MAX_IMAGE_PIXELS
-    for bad in (0, -5, 2.5, True):
+    assert max_image_pixels(np.int64(5000)) == 5000
+    for bad in (0, -5, 2.5, True, "5000"):
         with pytest.raises(ValueError, match="max_pixels must be a positive whole number"):
             max_image_pixels(bad)
 
