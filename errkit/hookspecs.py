@@ -32,6 +32,10 @@ from typing import List
 
 import pluggy
 
+from errkit._package_check import check_errkit_package
+
+check_errkit_package()  # before any plugin's `errkit.hookimpl` fails for the same reason
+
 #: Project name of the hooks (prefix of every hook, name of the entry-point group).
 PROJECT_NAME = "errkit"
 

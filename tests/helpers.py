@@ -37,3 +37,41 @@ TINY_PIPELINE = (
     "                 dict(type='AlignFace', size=64), dict(type='PackFERInputs')]\n"
     "val_dataloader = dict(dataset=dict(pipeline=tiny_pipeline))\n"
     "test_dataloader = dict(dataset=dict(pipeline=tiny_pipeline))\n")
+
+
+def write_png_bomb(path: Path, width: int = 20000, height: int = 20000) -> Path:
+    """A valid 1-bit black PNG of ``width x height`` that takes a few dozen KB on disk.
+
+    Written row by row through zlib, so writing it never holds the image in memory.
+    """
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    compressor = zlib.compressobj(9)
+    row = bytes(1 + (width + 7) // 8)  # filter byte 0, then the packed bits
+    idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1 bit, grey
+    Path(path).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) +
+                           chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return Path(path)
+
+
+def sideways(upright: np.ndarray, orientation: int) -> np.ndarray:
+    """The pixels a camera stores for ``upright`` under EXIF ``orientation`` 3, 6 or 8."""
+    turns = {3: 2, 6: 1, 8: -1}  # quarter turns counter-clockwise (np.rot90)
+    return np.ascontiguousarray(np.rot90(upright, turns[orientation]))
+
+
+def save_with_orientation(path: Path, pixels: np.ndarray, orientation: int, **save_args) -> Path:
+    """Save ``pixels`` with an EXIF Orientation tag (Pillow picks the format from the name)."""
+    from PIL import Image
+
+    img = Image.fromarray(pixels)
+    exif = img.getexif()
+    exif[0x0112] = orientation
+    img.save(path, exif=exif, **save_args)
+    return Path(path)

@@ -9,7 +9,8 @@
    :class:`~errkit.datasets.batch_augments.PhotometricJitter`) on the device —
    what ``FERDataPreprocessor(batch_augments=...)`` runs after stacking.
 2. **Per-sample PIL/torchvision pipeline**: each sample's face and neutral
-   PNG files are decoded from disk with PIL and go through torchvision
+   PNG files are decoded from disk with PIL (through
+   :func:`~errkit.datasets.read_image`) and go through torchvision
    ``transforms.v2`` (resize, random affine, flip, to float tensor) in the
    workers of a :class:`torch.utils.data.DataLoader`.
 """
@@ -147,11 +148,10 @@ class PlainFaceDataset(Dataset):
         return len(self.items)
 
     def __getitem__(self, idx: int):
-        from PIL import Image
+        from errkit.datasets.io import read_image
 
         info = self.items[idx]
-        with Image.open(info["img_path"]) as img, Image.open(info["neutral_path"]) as neutral:
-            face, ref = self.transform(img.convert("L"), neutral.convert("L"))
+        face, ref = self.transform(read_image(info["img_path"]), read_image(info["neutral_path"]))
         return face * 2 - 1, ref * 2 - 1, int(info["gt_label"])
 
 

@@ -10,18 +10,21 @@ assert errkit discovers it, and a README. Install it with ``pip install -e DIR``
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import keyword
 import os
 import re
+import sys
 from dataclasses import asdict, dataclass
+from importlib import metadata
 from typing import Dict, List, Optional
 
 from errkit.cli.plugin_template import TEMPLATES
 
-__all__ = ["SkeletonNames", "skeleton_names", "render_skeleton", "write_skeleton", "parse_args",
-           "main"]
+__all__ = ["SkeletonNames", "skeleton_names", "check_names_are_free", "render_skeleton",
+           "write_skeleton", "parse_args", "main"]
 
-_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*$")
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*")
 
 
 @dataclass
@@ -75,7 +78,7 @@ def skeleton_names(name: str, class_name: Optional[str] = None) -> SkeletonNames
     """
     from errkit.version import PLUGIN_API_VERSION, __version__
 
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise ValueError(f"invalid plugin name {name!r}: use letters, digits and single '-', "
                          "'_' or '.' between them, starting with a letter "
                          "(e.g. errkit-flow-residual)")
@@ -85,6 +88,7 @@ def skeleton_names(name: str, class_name: Optional[str] = None) -> SkeletonNames
     module = dist.replace("-", "_")
     if keyword.iskeyword(module):
         raise ValueError(f"invalid plugin name {name!r}: {module!r} is a Python keyword")
+    _check_module_is_free(name, module)
     short = dist[len("errkit-"):] if dist.startswith("errkit-") else dist
     words = short.split("-")
     if class_name is None:
@@ -104,6 +108,83 @@ def skeleton_names(name: str, class_name: Optional[str] = None) -> SkeletonNames
         dist=dist, module=module, entry_point=short.replace("-", "_"), class_name=class_name,
         residual_module=residual_module, config_name=f"errnet_{config_stem}_synthetic.py",
         plugin_api=f">={major},<{major + 1}", errkit_requirement=f"errkit>={errkit_minor}")
+
+
+def _stdlib_module_names() -> frozenset:
+    names = getattr(sys, "stdlib_module_names", None)  # Python >= 3.10
+    if names is None:
+        import sysconfig
+
+        stdlib = sysconfig.get_paths()["stdlib"]
+        names = {n.split(".")[0] for n in os.listdir(stdlib)} | set(sys.builtin_module_names)
+    return frozenset(names)
+
+
+def _check_module_is_free(name: str, module: str) -> None:
+    """Refuse a top-level package that would shadow, or be shadowed by, another."""
+    hint = f"choose another name (e.g. errkit-{name.lower()})" if not module.startswith(
+        "errkit_") else "choose another name"
+    if module in _stdlib_module_names():
+        raise ValueError(f"invalid plugin name {name!r}: its package {module!r} would shadow "
+                         f"the standard-library module {module!r}; {hint}")
+    owners = metadata.packages_distributions().get(module) if hasattr(
+        metadata, "packages_distributions") else None
+    if owners:
+        raise ValueError(f"invalid plugin name {name!r}: the package {module!r} already comes "
+                         f"from the installed distribution {', '.join(sorted(set(owners)))}; "
+                         f"{hint}")
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):  # a half-imported module of that name: taken as well
+        spec = sys.modules.get(module) and getattr(sys.modules[module], "__spec__", None)
+        if spec is None:
+            raise ValueError(f"invalid plugin name {name!r}: a module {module!r} is already "
+                             f"imported; {hint}") from None
+    if spec is not None:
+        where = spec.origin or ", ".join(spec.submodule_search_locations or []) or "?"
+        raise ValueError(f"invalid plugin name {name!r}: a module {module!r} is already "
+                         f"importable ({where}); {hint}")
+
+
+def check_names_are_free(names: SkeletonNames) -> None:
+    """Refuse a skeleton whose class, entry point or config would clash once installed.
+
+    The residual class must not be a name that any errkit registry already holds
+    (built-in or from an installed plugin: two components of one name break
+    every command), the entry point must not be another plugin's, and the
+    config must not shadow a config of errkit or of a plugin.
+
+    Args:
+        names (SkeletonNames): From :func:`skeleton_names`.
+
+    Raises:
+        ValueError: One line naming the clash and what to choose instead.
+    """
+    from errkit.plugin_manager import get_config_paths, load_plugins
+    from errkit.registry import ALL_REGISTRIES
+
+    try:
+        load_plugins()
+    except Exception:  # a broken plugin is every command's error; built-ins still count
+        pass
+    for key, registry in ALL_REGISTRIES.items():
+        registry.import_from_location()
+        component = registry.module_dict.get(names.class_name)
+        if component is not None:
+            raise ValueError(
+                f"the class name {names.class_name} is already registered in errkit's {key} "
+                f"registry ({getattr(component, '__module__', '?')}); choose another plugin "
+                f"name or pass --class-name (e.g. --class-name My{names.class_name})")
+    for entry_point in metadata.entry_points(group="errkit"):
+        if entry_point.name == names.entry_point:
+            raise ValueError(f"the entry point name {names.entry_point!r} is already used by "
+                             f"{entry_point.value} (an installed errkit plugin); choose "
+                             "another plugin name")
+    for folder in get_config_paths():
+        if os.path.isfile(os.path.join(folder, names.config_name)):
+            raise ValueError(f"the config {names.config_name} would shadow "
+                             f"{os.path.join(folder, names.config_name)}; choose another "
+                             "plugin name or --class-name")
 
 
 def render_skeleton(names: SkeletonNames) -> Dict[str, str]:
@@ -169,6 +250,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
         names = skeleton_names(args.name, args.class_name)
+        check_names_are_free(names)
     except ValueError as exc:
         fail(str(exc))
     folder = os.path.join(args.dir, names.dist)

@@ -41,11 +41,9 @@ test = ["pytest>=7"]
 [project.entry-points.errkit]
 $entry_point = "$module.plugin"
 
+# The configs folder is a (namespace) package of its own, so its files ship as modules.
 [tool.setuptools]
-packages = ["$module"]
-
-[tool.setuptools.package-data]
-$module = ["configs/*.py"]
+packages = ["$module", "$module.configs"]
 
 [tool.pytest.ini_options]
 testpaths = ["tests"]

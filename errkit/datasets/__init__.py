@@ -5,7 +5,8 @@ from .base_fer_dataset import BaseFERDataset
 from .cached_face_dataset import CachedFaceDataset
 from .ckplus_dataset import CKPlusDataset
 from .ckplus_writer import write_ckplus_sequence
-from .io import DataFileError, read_emotion_file, read_image, read_landmarks_file
+from .io import (DataFileError, ImageTooLargeError, read_emotion_file, read_image,
+                 read_landmarks_file)
 from .kfold import select_fold_indices, subject_kfold
 from .mmi_dataset import MMIDataset
 from .pattern_folder_dataset import PatternFolderDataset
@@ -14,5 +15,6 @@ from .synthetic_ckplus_dataset import SyntheticCKPlusDataset
 __all__ = ["batch_augments", "transforms",
            "BaseFERDataset", "CachedFaceDataset", "CKPlusDataset", "MMIDataset",
            "PatternFolderDataset", "SyntheticCKPlusDataset",
-           "DataFileError", "read_emotion_file", "read_image", "read_landmarks_file",
+           "DataFileError", "ImageTooLargeError", "read_emotion_file", "read_image",
+           "read_landmarks_file",
            "select_fold_indices", "subject_kfold", "write_ckplus_sequence"]

@@ -13,6 +13,7 @@ from errkit.registry import DATASETS
 from . import ckplus_writer as layout
 from .base_fer_dataset import BaseFERDataset
 from .errors import DatasetNotFoundError
+from .file_listing import claim_folders, folder_key, scan_folder
 from .io import read_emotion_file, read_landmarks_file
 
 __all__ = ["CKPlusDataset", "CKPLUS_CLASSES_7", "CKPLUS_CLASSES_6", "CKPLUS_EMOTION_NAMES"]
@@ -43,6 +44,9 @@ class CKPlusDataset(BaseFERDataset):
     landmarks of both frames when their files exist (else None). Sequences
     without an emotion file are unlabelled and skipped (counted in
     :attr:`report`); with ``num_classes=6`` contempt sequences are skipped too.
+    Dangling symlinks, symlink loops, links to a folder already read and folders
+    named like frames are counted in :attr:`report` as well (see
+    :mod:`errkit.datasets.file_listing`).
     The procedural synthetic face set is written in this layout and read by
     this class as well.
 
@@ -108,15 +112,15 @@ class CKPlusDataset(BaseFERDataset):
         name = CKPLUS_EMOTION_NAMES[code]
         return self.classes.index(name) if name in self.classes else None
 
-    @staticmethod
-    def _list_frames(seq_dir: Path, prefix: str) -> Tuple[List[Tuple[int, Path]], List[Path]]:
+    def _list_frames(self, seq_dir: Path, prefix: str) -> Tuple[List[Tuple[int, Path]],
+                                                                List[Path]]:
         frames, others = [], []
-        for path in sorted(seq_dir.iterdir()):
-            match = _FRAME_RE.fullmatch(path.name)
-            if path.is_file() and match and match["stem"].startswith(prefix):
-                frames.append((int(match["frame"]), path))
-            elif not path.name.startswith("."):
-                others.append(path)
+        for entry in scan_folder(seq_dir, self.record_issue, (".png",)):
+            match = _FRAME_RE.fullmatch(entry.path.name)
+            if not entry.is_dir and match and match["stem"].startswith(prefix):
+                frames.append((int(match["frame"]), entry.path))
+            elif not (entry.is_dir and match):  # folders named like frames are recorded
+                others.append(entry.path)
         frames.sort()
         return frames, others
 
@@ -131,7 +135,8 @@ class CKPlusDataset(BaseFERDataset):
         return read_landmarks_file(path)
 
     def _read_label(self, emotion_dir: Path) -> Optional[int]:
-        files = sorted(emotion_dir.glob("*_emotion.txt")) if emotion_dir.is_dir() else []
+        entries = scan_folder(emotion_dir, self.record_issue) if emotion_dir.is_dir() else []
+        files = [e.path for e in entries if not e.is_dir and e.path.name.endswith("_emotion.txt")]
         if not files:
             return None
         if len(files) > 1:
@@ -159,11 +164,20 @@ class CKPlusDataset(BaseFERDataset):
                               root / layout.LANDMARKS_DIR)
             self._read_landmarks = False
         data_list: List[Dict[str, Any]] = []
-        for subject_dir in sorted(p for p in images_root.iterdir() if p.is_dir()):
-            for seq_dir in sorted(p for p in subject_dir.iterdir() if p.is_dir()):
-                data_list.extend(self._load_sequence(root, subject_dir.name, seq_dir))
+        for subject, seq_dir in self._sequence_folders(images_root):
+            data_list.extend(self._load_sequence(root, subject, seq_dir))
         self._check_orphan_labels(images_root, emotion_root)
         return data_list
+
+    def _sequence_folders(self, images_root: Path) -> List[Tuple[str, Path]]:
+        """``(subject, folder)`` of every sequence folder, each folder read once."""
+        seen = {folder_key(images_root)}
+        subjects = claim_folders([e for e in scan_folder(images_root, self.record_issue)
+                                  if e.is_dir], seen, self.record_issue)
+        pairs = [(subject.path.name, entry) for subject in subjects
+                 for entry in scan_folder(subject.path, self.record_issue) if entry.is_dir]
+        kept = {id(e) for e in claim_folders([e for _, e in pairs], seen, self.record_issue)}
+        return [(subject, entry.path) for subject, entry in pairs if id(entry) in kept]
 
     def _load_sequence(self, root: Path, subject: str, seq_dir: Path) -> List[Dict[str, Any]]:
         sequence = seq_dir.name

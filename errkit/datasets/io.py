@@ -2,7 +2,9 @@
 
 Every reader names the file at fault: a missing file raises
 :class:`FileNotFoundError`, a file that exists but cannot be read as what it
-should be raises :class:`DataFileError` (a :class:`ValueError`).
+should be raises :class:`DataFileError` (a :class:`ValueError`), and an image
+with more pixels than errkit's limit (see :mod:`errkit.datasets.image_limits`)
+raises :class:`ImageTooLargeError` before it is decoded.
 """
 
 from __future__ import annotations
@@ -10,14 +12,17 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["DataFileError", "read_image", "read_emotion_file", "read_landmarks_file",
-           "COLOR_TYPES", "NUM_EMOTION_CODES"]
+from .image_limits import (MAX_IMAGE_PIXELS_ENV, max_image_pixels, pillow_bomb_check_deferred,
+                           read_header)
+
+__all__ = ["DataFileError", "ImageTooLargeError", "check_image_size", "read_image",
+           "read_emotion_file", "read_landmarks_file", "COLOR_TYPES", "NUM_EMOTION_CODES"]
 
 #: Accepted ``color_type`` values of :func:`read_image`.
 COLOR_TYPES = ("grey", "color")
@@ -41,6 +46,74 @@ class DataFileError(ValueError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class ImageTooLargeError(DataFileError):
+    """An image has more pixels than errkit's limit: a likely decompression bomb.
+
+    Raised from the file's header, before anything is decoded.
+
+    Args:
+        path (str | PathLike): The file at fault.
+        width (int): Its width in pixels.
+        height (int): Its height in pixels.
+        max_pixels (int): The limit in force.
+    """
+
+    def __init__(self, path: PathLike, width: int, height: int, max_pixels: int) -> None:
+        self.width, self.height, self.max_pixels = int(width), int(height), int(max_pixels)
+        super().__init__(path, f"the image is {width}x{height} pixels "
+                         f"({width * height / 1e6:.1f} megapixels), more than errkit's limit "
+                         f"of {max_pixels / 1e6:g} megapixels; if the file is trusted, raise "
+                         f"the limit with the environment variable {MAX_IMAGE_PIXELS_ENV} "
+                         "(a number of pixels)")
+
+
+def check_image_size(path: PathLike, width: int, height: int,
+                     max_pixels: Optional[int] = None) -> None:
+    """Refuse an image (or video frame) with more pixels than the limit.
+
+    Args:
+        path (str | PathLike): The file, for the message.
+        width (int): Width in pixels, from the header.
+        height (int): Height in pixels, from the header.
+        max_pixels (int, optional): The limit. Defaults to None
+            (:func:`~errkit.datasets.image_limits.max_image_pixels`: the
+            environment variable ``ERRKIT_MAX_IMAGE_PIXELS``, else 100 megapixels).
+
+    Raises:
+        ImageTooLargeError: ``width * height`` exceeds the limit.
+    """
+    limit = max_image_pixels(max_pixels)
+    if int(width) * int(height) > limit:
+        raise ImageTooLargeError(path, width, height, limit)
+
+
+#: EXIF / TIFF orientation (1..8) -> how to turn the stored ``(H, W, C)`` pixels upright
+#: (the transpositions of :func:`PIL.ImageOps.exif_transpose`).
+_ORIENTATIONS = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def _exif_orientation(img: Image.Image) -> int:
+    """The EXIF orientation of a Pillow image (1, upright, when absent or invalid)."""
+    try:
+        value = img.getexif().get(0x0112, 1)
+    except Exception:  # a corrupt EXIF block does not make the pixels unreadable
+        return 1
+    return value if value in _ORIENTATIONS else 1
+
+
+def _upright(arr: np.ndarray, orientation: int) -> np.ndarray:
+    turn = _ORIENTATIONS.get(orientation)
+    return arr if turn is None else np.ascontiguousarray(turn(arr))
 
 
 def _check_exists(path: PathLike) -> Path:
@@ -121,27 +194,38 @@ def _cv2_decode(data: np.ndarray):
         logging.setLogLevel(level)
 
 
-def read_image(path: PathLike, color_type: str = "grey") -> np.ndarray:
-    """Read an image file as a uint8 ``(H, W, C)`` array.
+def read_image(path: PathLike, color_type: str = "grey",
+               max_pixels: Optional[int] = None) -> np.ndarray:
+    """Read an image file as an upright uint8 ``(H, W, C)`` array.
 
-    Pillow decodes the file first (grey, RGB, RGBA, palette ``'P'``, 16-bit
-    ``'I;16'``, 32-bit ``'I'`` / ``'F'``, CMYK, multi-page TIFF: the first page);
-    when Pillow cannot identify or decode a TIFF, OpenCV is tried. Alpha channels
-    are dropped, 16-bit values are scaled by ``1/257``, float images in ``[0, 1]``
-    by 255.
+    The size is read from the header first: an image with more than
+    ``max_pixels`` pixels is refused before it is decoded. Pillow decodes the
+    file (grey, RGB, RGBA, palette ``'P'``, 16-bit ``'I;16'``, 32-bit ``'I'`` /
+    ``'F'``, CMYK, multi-page TIFF: the first page); a TIFF Pillow cannot decode,
+    and a Radiance HDR, go to OpenCV once their header's size passes the limit.
+    The EXIF (or TIFF) orientation is applied, so a photo stored sideways with
+    an orientation tag comes out upright. Alpha channels are dropped, 16-bit
+    values are scaled by ``1/257``, float images in ``[0, 1]`` by 255.
 
     Args:
         path (str | PathLike): The image file.
         color_type (str): ``'grey'`` (luma, ``C=1``) or ``'color'`` (RGB,
             ``C=3``). Defaults to ``'grey'``.
+        max_pixels (int, optional): Largest width x height accepted. Defaults
+            to None (the environment variable ``ERRKIT_MAX_IMAGE_PIXELS``, else
+            :data:`~errkit.datasets.image_limits.DEFAULT_MAX_IMAGE_PIXELS`,
+            100 megapixels).
 
     Returns:
-        np.ndarray: uint8 array of shape ``(H, W, 1)`` or ``(H, W, 3)``.
+        np.ndarray: uint8 array of shape ``(H, W, 1)`` or ``(H, W, 3)``, upright.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        DataFileError: the file is empty, corrupt, truncated or in a mode that
-            neither Pillow nor OpenCV can decode.
+        ImageTooLargeError: the header says the image has more than
+            ``max_pixels`` pixels.
+        DataFileError: the file is empty, corrupt, truncated, in a mode that
+            neither Pillow nor OpenCV can decode, or in a format whose size
+            cannot be read before decoding.
 
     Examples:
         >>> import tempfile, os
@@ -153,31 +237,46 @@ def read_image(path: PathLike, color_type: str = "grey") -> np.ndarray:
     """
     if color_type not in COLOR_TYPES:
         raise ValueError(f"color_type must be one of {COLOR_TYPES}, got {color_type!r}")
+    limit = max_image_pixels(max_pixels)
     path = _check_exists(path)
     if path.stat().st_size == 0:
         raise DataFileError(path, "the image file is empty")
     pil_error = None
     pil_format = None
-    try:
-        with Image.open(path) as img:
-            pil_format = img.format
-            img.load()
-            return _pil_to_array(img, color_type)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
-            EOFError) as exc:
-        pil_error = exc
+    orientation = 1
+    with pillow_bomb_check_deferred():
+        try:
+            with Image.open(path) as img:  # reads the header only
+                pil_format = img.format
+                check_image_size(path, *img.size, max_pixels=limit)
+                orientation = _exif_orientation(img)  # for OpenCV, if loading fails
+                img.load()
+                # Read again: some Pillow versions turn TIFFs upright while loading them.
+                return _upright(_pil_to_array(img, color_type), _exif_orientation(img))
+        except ImageTooLargeError:
+            raise
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+            pil_error = exc
     if pil_format not in (None, "TIFF"):
         raise DataFileError(path, f"cannot decode {pil_format} image "
                             f"(corrupt or truncated?): {pil_error}") from pil_error
+    if pil_format is None:  # Pillow cannot identify it: measure it before OpenCV decodes it
+        header = read_header(str(path))
+        if header is None:
+            raise DataFileError(path, f"cannot identify the image format ({pil_error}); "
+                                "errkit reads the formats Pillow reads, and TIFF or Radiance "
+                                "HDR through OpenCV") from pil_error
+        check_image_size(path, header.width, header.height, max_pixels=limit)
+        orientation = header.orientation
     data = np.fromfile(str(path), dtype=np.uint8)
-    is_tiff = bytes(data[:4]) in (b"II*\x00", b"MM\x00*")
+    is_tiff = bytes(data[:4]) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
     arr = _cv2_decode(data)
     if arr is None:
         kind = "TIFF image (unsupported mode, bit depth or compression?)" if is_tiff else "image"
         raise DataFileError(path, f"cannot decode {kind} with Pillow ({pil_error}) "
                             "or OpenCV") from pil_error
     try:
-        return _cv2_to_array(arr, color_type)
+        return _upright(_cv2_to_array(arr, color_type), orientation)
     except ValueError as exc:
         raise DataFileError(path, str(exc)) from exc
 

@@ -12,6 +12,7 @@ from errkit.registry import DATASETS
 
 from .base_fer_dataset import BaseFERDataset
 from .errors import DatasetNotFoundError
+from .file_listing import why_not_a_file
 from .io import DataFileError, read_landmarks_file
 
 __all__ = ["MMIDataset", "MMI_CLASSES", "MANIFEST_COLUMNS", "ROLES"]
@@ -105,7 +106,8 @@ class MMIDataset(BaseFERDataset):
             return None
         path = self._resolve(value)
         if not path.is_file():
-            self.record_issue("landmark file listed but missing (landmarks None)", path)
+            self.record_issue(f"landmark file listed but {why_not_a_file(path)} "
+                              "(landmarks None)", path)
             return None
         return read_landmarks_file(path)
 
@@ -142,8 +144,9 @@ class MMIDataset(BaseFERDataset):
                 self.record_issue("extra neutral row of a sequence (ignored)",
                                   f"{manifest}:{number}")
             elif not self._resolve(row["frame_path"]).is_file():
-                self.record_issue("neutral frame listed but missing (ignored)",
-                                  self._resolve(row["frame_path"]))
+                path = self._resolve(row["frame_path"])
+                self.record_issue(f"neutral frame listed but {why_not_a_file(path)} (ignored)",
+                                  path)
             else:
                 path = self._resolve(row["frame_path"])
                 neutrals[key] = (str(path.resolve()), self._landmarks(row))
@@ -160,7 +163,8 @@ class MMIDataset(BaseFERDataset):
                                       f"{manifest}:{number}")
             img_path = self._resolve(row["frame_path"])
             if not img_path.is_file():
-                self.record_issue("peak frame listed but missing (skipped)", img_path)
+                self.record_issue(f"peak frame listed but {why_not_a_file(img_path)} (skipped)",
+                                  img_path)
                 continue
             data_list.append(dict(
                 img_path=str(img_path.resolve()),

@@ -23,7 +23,7 @@ import cv2
 
 from errkit.utils.atomic_io import atomic_open
 
-from .io import DataFileError
+from .io import DataFileError, check_image_size
 from .mmi_dataset import MANIFEST_COLUMNS, MMI_CLASSES
 
 __all__ = ["VIDEO_EXTENSIONS", "LABEL_COLUMNS", "read_session_labels", "peak_frame_indices",
@@ -119,11 +119,15 @@ def extract_frames(video: PathLike, num_peak_frames: int = 3) -> Tuple[Any, List
 
     Raises:
         DataFileError: OpenCV cannot open the video or it has fewer than 2 frames.
+        errkit.datasets.io.ImageTooLargeError: the container says its frames have
+            more pixels than errkit's limit (checked before any frame is decoded).
     """
     capture = cv2.VideoCapture(str(video))
     try:
         if not capture.isOpened():
             raise DataFileError(video, "OpenCV cannot open this video")
+        check_image_size(video, int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                         int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         num_frames = 0
         while capture.grab():
             num_frames += 1

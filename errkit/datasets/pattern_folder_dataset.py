@@ -12,6 +12,7 @@ from errkit.registry import DATASETS
 
 from .base_fer_dataset import BaseFERDataset
 from .errors import DatasetNotFoundError
+from .file_listing import walk_files
 
 __all__ = ["PatternFolderDataset", "IMAGE_EXTENSIONS", "LABEL_SOURCES"]
 
@@ -37,9 +38,11 @@ class PatternFolderDataset(BaseFERDataset):
     every other image becomes a sample whose ``neutral_path`` is a neutral image
     of the same subject and sequence, else of the same subject (the first by
     path), else None. Files that the pattern does not match, labels outside
-    ``classes``, samples without a neutral and files whose bytes duplicate an
+    ``classes``, samples without a neutral, files whose bytes duplicate an
     earlier file (kept, but a label conflict or a leak across folds waiting to
-    happen) are counted in :attr:`report`.
+    happen), dangling symlinks, symlink loops and folders named like images are
+    counted in :attr:`report` (see :mod:`errkit.datasets.file_listing`; linked
+    folders are searched once each, hidden files and folders are not).
 
     Args:
         data_root (str): The folder (searched recursively).
@@ -136,9 +139,8 @@ class PatternFolderDataset(BaseFERDataset):
                     frame=int(frame) if frame.isdigit() else 0, raw_label=raw, label=label)
 
     def _list_images(self, root: Path) -> List[str]:
-        return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
-                      if p.is_file() and p.suffix.lower().lstrip(".") in self.extensions
-                      and not p.name.startswith("."))
+        suffixes = tuple(f".{e}" for e in self.extensions)
+        return walk_files(root, self.record_issue, suffixes)
 
     def _report_duplicates(self, root: Path, rel_paths: List[str]) -> None:
         """Record files with the same bytes as an earlier one (only equal sizes are hashed)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import torch
 from PIL import Image
 
 from errkit.cli.infer import collect_images, main
-from tests.helpers import TINY_PIPELINE
+from tests.helpers import TINY_PIPELINE, save_with_orientation, sideways, write_png_bomb
 
 REPO = Path(__file__).resolve().parents[2]
 YALE = REPO / ".." / "shared" / "data" / "yale_faces"
@@ -133,6 +134,38 @@ def test_infer_detects_yale_faces_and_reports_no_face(tiny, tmp_path, capsys):
     assert np.asarray(face_entry["faces"][0]["landmarks"]).shape == (68, 2)
     assert blank_entry["faces"] == [] and "no face" in blank_entry["warning"]
     assert (out / "03_happy.png").is_file() and (out / "blank.png").is_file()
+
+
+def test_infer_refuses_a_decompression_bomb_and_goes_on(tiny, tmp_path, capsys):
+    bomb = write_png_bomb(tmp_path / "bomb.png")  # 20000 x 20000 in a few dozen KB
+    good = tmp_path / "good.png"
+    Image.fromarray(np.zeros((40, 40), np.uint8)).save(good)
+    detector = "dlib" if importlib.util.find_spec("dlib") else "none"
+    out = tmp_path / "out"
+    code = main([str(tiny[0]), str(tiny[1]), str(bomb), str(good), "--out", str(out),
+                 "--detector", detector])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "bomb.png" in err and "20000x20000 pixels" in err and "ERRKIT_MAX_IMAGE_PIXELS" in err
+    summary = json.loads((out / "results.json").read_text())
+    bad, ok = summary["images"]
+    assert "20000x20000" in bad["error"] and ok["error"] is None
+
+
+def test_infer_finds_the_face_of_a_sideways_photo(tiny, tmp_path, capsys):
+    if not YALE.is_dir():
+        pytest.skip(f"Yale faces not found at {YALE}")
+    pytest.importorskip("dlib")
+    upright = np.asarray(Image.open(YALE / "03_happy.png").convert("L"))
+    photo = save_with_orientation(tmp_path / "sideways.jpg", sideways(upright, 6), 6,
+                                  quality=95)
+    out = tmp_path / "out"
+    code = main([str(tiny[0]), str(tiny[1]), str(photo), "--out", str(out),
+                 "--detector", "dlib"])
+    assert code == 0
+    assert "no face" not in capsys.readouterr().err
+    (entry,) = json.loads((out / "results.json").read_text())["images"]
+    assert entry["image_shape"] == list(upright.shape) and len(entry["faces"]) == 1
 
 
 @pytest.mark.slow

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
+import re
+import subprocess
+import sys
+import zipfile
 
 import pytest
 
@@ -34,6 +39,62 @@ def test_names_are_derived_from_the_distribution_name():
 def test_bad_names_are_refused(name, message):
     with pytest.raises(ValueError, match=message):
         skeleton_names(name)
+
+
+@pytest.mark.parametrize("name,message", [
+    ("flow\n", "invalid plugin name 'flow\\n'"),
+    ("texture.residual\n", "invalid plugin name"),
+    ("os", "would shadow the standard-library module 'os'"),
+    ("JSON", "would shadow the standard-library module 'json'"),
+    ("numpy", "already comes from the installed distribution numpy"),
+    ("pluggy", "already comes from the installed distribution pluggy")])
+def test_names_ending_in_newline_or_shadowing_modules_are_refused(name, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        skeleton_names(name)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["errkit-pixel-residual"], "the class name PixelResidual is already registered in "
+                                "errkit's residuals registry"),
+    (["my-flow", "--class-name", "LandmarkResidual"], "LandmarkResidual is already "
+                                                       "registered"),
+    (["my-flow", "--class-name", "ERRNet"], "ERRNet is already registered in errkit's models")])
+def test_names_clashing_with_registered_components_are_refused(tmp_path, capsys, argv,
+                                                                message):
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--dir", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.mark.slow
+def test_names_clashing_with_an_installed_plugin_are_refused(tmp_path):
+    if importlib.util.find_spec("errkit_lbp_residual") is None:
+        pytest.skip("the errkit-lbp-residual plugin is not installed")
+    result = run_python(f"""
+        import contextlib, io, json
+        from errkit.cli.new_plugin import main
+        errors = []
+        for argv in (['my-texture', '--class-name', 'LBPResidual'], ['errkit-lbp'],
+                     ['lbp-residual']):
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                try:
+                    main([*argv, '--dir', {str(tmp_path)!r}])
+                except SystemExit as exc:
+                    errors.append([exc.code, err.getvalue().strip()])
+        print(json.dumps(errors))
+        """)
+    assert result.returncode == 0, result.stderr
+    (class_code, class_err), (config_code, config_err), (entry_code, entry_err) = json.loads(
+        result.stdout.strip().splitlines()[-1])
+    assert class_code == config_code == entry_code == 2
+    assert "LBPResidual is already registered in errkit's residuals registry" in class_err
+    assert "errnet_lbp_synthetic.py would shadow" in config_err
+    assert "entry point name 'lbp_residual' is already used" in entry_err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_class_name_is_refused():
@@ -131,3 +192,21 @@ def test_skeleton_text_listing_and_own_tests_pass(installed_skeleton):
         """, pythonpath=[target])
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "4 passed" in result.stdout
+
+
+@pytest.mark.slow
+def test_skeleton_builds_without_warnings_from_its_metadata(tmp_path):
+    assert main([NAME, "--dir", str(tmp_path / "src")]) == 0
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+         "-w", str(tmp_path / "dist"), str(tmp_path / "src" / NAME)],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    lines = (result.stdout + result.stderr).splitlines()
+    # pip's own notes on the machine's pip configuration are not the skeleton's.
+    warnings = [ln for ln in lines if re.search(r"warn|deprecat", ln, re.I)
+                and "is ignored" not in ln]
+    assert warnings == []
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    assert "errkit_texture_residual/configs/errnet_texture_synthetic.py" in \
+        zipfile.ZipFile(wheel).namelist()

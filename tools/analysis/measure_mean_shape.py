@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from errkit.datasets.io import read_image
 from errkit.landmarks.flip_index import FLIP_INDEX_68
 from errkit.landmarks.mean_shape import to_eye_frame
 
@@ -52,9 +53,10 @@ def detect_shapes(paths, upsample: int) -> list:
     predictor = dlib.shape_predictor(str(predictor_path()))
     shapes = []
     for path in paths:
-        img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        if img is None:
-            print(f'skip {path}: unreadable')
+        try:
+            img = read_image(path, 'grey')[:, :, 0]
+        except (OSError, ValueError) as exc:
+            print(f'skip {path}: {exc}')
             continue
         rects = detector(img, upsample)
         if len(rects) == 0:

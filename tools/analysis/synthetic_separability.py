@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from errkit.datasets.ckplus_dataset import CKPlusDataset
+from errkit.datasets.io import read_image
 from errkit.landmarks.mean_shape import canonical_landmarks
 from errkit.synthetic import SyntheticFaceConfig, generate_synthetic_ckplus
 
@@ -41,7 +42,7 @@ def load_pairs(root: str, size: int):
     raw, residual, labels, subjects = [], [], [], []
     for info in (ds.get_data_info(i) for i in range(len(ds))):
         matrix, _ = cv2.estimateAffinePartial2D(info['neutral_landmarks'], template)
-        pair = [cv2.warpAffine(cv2.imread(p, cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255,
+        pair = [cv2.warpAffine(read_image(p, 'grey')[:, :, 0].astype(np.float32) / 255,
                                matrix, (size, size), flags=cv2.INTER_AREA)
                 for p in (info['img_path'], info['neutral_path'])]
         raw.append(pair[0])
