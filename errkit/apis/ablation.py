@@ -93,7 +93,7 @@ def _fold_setting(cfg, key: str, given: Optional[int], name: str, path: str) -> 
 def _plan(configs: Sequence[str], root: str, fold: Optional[int], num_folds: Optional[int],
           cfg_options: Optional[dict]) -> List[Dict[str, Any]]:
     """Load and derive every config before anything trains; bad ones fail here."""
-    from errkit.cli.common import ConfigNotFoundError, load_config
+    from errkit.config import ConfigNotFoundError, load_config
 
     plan = []
     for name, path in zip(_config_names(configs), configs):

@@ -252,7 +252,7 @@ def load_inference_model(config: Union[str, Config], checkpoint: Optional[str] =
         CheckpointError: The checkpoint is missing, unreadable or untrusted.
         CheckpointMismatchError: Its keys or shapes do not fit the model.
     """
-    from errkit.cli.common import load_config
+    from errkit.config import load_config
     from errkit.registry import MODELS
 
     if isinstance(config, Config):

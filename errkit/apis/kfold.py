@@ -393,7 +393,7 @@ def run_kfold(config_path: str, folds: int = 10, work_dir: Optional[str] = None,
         KFoldError: Bad arguments, a config the folds cannot be derived from,
             a failed fold subprocess or unreadable fold results.
     """
-    from errkit.cli.common import load_config, work_dir_for
+    from errkit.config import load_config, work_dir_for
 
     if isolate not in ("process", "inline"):
         raise KFoldError(f"isolate must be 'process' or 'inline', got {isolate!r}")

@@ -115,7 +115,7 @@ def measure_runtime(fn: Callable[[torch.Tensor], object], img: torch.Tensor, ite
 
 
 def _build_model(settings: BenchmarkSettings) -> nn.Module:
-    from errkit.cli.common import load_config
+    from errkit.config import load_config
     from errkit.registry import MODELS
 
     from .training import ERRNET_CONFIG

@@ -137,7 +137,7 @@ def build_training_pair(settings: BenchmarkSettings) -> Dict[str, Tuple[torch.nn
     """
     from mmengine.optim import build_optim_wrapper
 
-    from errkit.cli.common import load_config
+    from errkit.config import load_config
     from errkit.engine.optimizers import MultiOptimWrapperConstructor
     from errkit.registry import MODELS
 
