@@ -7,8 +7,11 @@ configs once ``default_scope = 'errkit'`` is set. ``locations`` name the modules
 that hold the built-in components; they are imported lazily, on first lookup.
 
 Before any lookup, the registries make sure that the plugins of the ``errkit``
-entry-point group are loaded (see :mod:`errkit.plugin_manager`): components of
-an installed plugin package are found by name like the built-ins.
+entry-point group are loaded: they hand :data:`ALL_REGISTRIES` to
+:func:`errkit.plugin_manager.load_plugins`, which passes them on to every
+plugin's ``errkit_register_components`` hook. Components of an installed plugin
+package are thus found by name like the built-ins. (The plugin manager knows no
+registry of its own: this module imports it, not the reverse.)
 
 Registries:
 
@@ -50,7 +53,9 @@ from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPP
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
-from mmengine.registry import Registry
+from mmengine.registry import DefaultScope, Registry
+
+from errkit.plugin_manager import load_plugins
 
 __all__ = [
     "ErrkitRegistry",
@@ -110,8 +115,8 @@ class ErrkitRegistry(Registry):
 
     It behaves as :class:`mmengine.registry.Registry`, with these additions:
 
-    - the first lookup loads the ``errkit`` entry-point plugins
-      (:func:`errkit.plugin_manager.load_plugins`);
+    - the first lookup loads the ``errkit`` entry-point plugins, handing them
+      :data:`ALL_REGISTRIES` (:func:`errkit.plugin_manager.load_plugins`);
     - a name missing here is also searched in errkit's other registries of the
       same kind (under ``default_scope='errkit'`` mmengine resolves a build in
       ``ENCODERS`` to :data:`MODELS`, the scope's registry);
@@ -127,9 +132,7 @@ class ErrkitRegistry(Registry):
     """
 
     def _ensure_plugins(self) -> None:
-        from errkit.plugin_manager import load_plugins
-
-        load_plugins()
+        load_plugins(ALL_REGISTRIES)
 
     def lookup(self, key: str) -> Optional[Any]:
         """Find ``key`` without raising; ``None`` when it is unknown.
@@ -181,8 +184,6 @@ class ErrkitRegistry(Registry):
         (``BaseModel`` builds its data preprocessor so); without a default scope
         those lookups would miss errkit's names.
         """
-        from mmengine.registry import DefaultScope
-
         if DefaultScope.get_current_instance() is None:
             with DefaultScope.overwrite_default_scope("errkit"):
                 return super().build(cfg, *args, **kwargs)
@@ -196,8 +197,6 @@ class ErrkitRegistry(Registry):
         scope's registry of the root (:data:`MODELS` for every model kind);
         errkit's registries resolve names across their tree themselves.
         """
-        from mmengine.registry import DefaultScope
-
         current = DefaultScope.get_current_instance()
         effective = scope if scope is not None else (current.scope_name if current else None)
         if effective in (None, "errkit", self.scope):
