@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 from PIL import Image
 
-from errkit.utils.atomic_io import atomic_open
+from errkit.utils.atomic_io import atomic_write_bytes
 
 #: Folder (under the CK+ root) of the frames.
 IMAGES_DIR = "cohn-kanade-images"
@@ -112,11 +112,6 @@ def format_landmarks(points: np.ndarray) -> str:
     return "".join(LANDMARK_FORMAT % (x, y) for x, y in points)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    with atomic_open(str(path), "wb") as f:
-        f.write(data)
-
-
 def _encode_png(frame: np.ndarray, index: int) -> bytes:
     arr = np.asarray(frame)
     if arr.ndim == 3 and arr.shape[2] == 1:
@@ -176,17 +171,17 @@ def write_ckplus_sequence(root: PathLike, subject: str, sequence: Union[str, int
         "frames": [], "landmarks": [], "emotion": None}
     for index, frame in enumerate(frames, start=1):
         path = frame_path(root, subject, seq, index)
-        _atomic_write(path, _encode_png(frame, index))
+        atomic_write_bytes(path, _encode_png(frame, index))
         written["frames"].append(path)
         points = None if landmarks is None else landmarks[index - 1]
         if points is None:
             written["landmarks"].append(None)
             continue
         lm_path = landmarks_path(root, subject, seq, index)
-        _atomic_write(lm_path, format_landmarks(points).encode("ascii"))
+        atomic_write_bytes(lm_path, format_landmarks(points).encode("ascii"))
         written["landmarks"].append(lm_path)
     if label is not None:
         em_path = emotion_path(root, subject, seq, len(frames))
-        _atomic_write(em_path, format_emotion(int(label)).encode("ascii"))
+        atomic_write_bytes(em_path, format_emotion(int(label)).encode("ascii"))
         written["emotion"] = em_path
     return written

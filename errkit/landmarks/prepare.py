@@ -36,10 +36,10 @@ from errkit.landmarks.face_cache import (
     FaceCache,
     load_face_cache,
     save_face_cache,
-    write_atomically,
 )
 from errkit.landmarks.mean_shape import canonical_landmarks
 from errkit.registry import DATASETS
+from errkit.utils.atomic_io import atomic_write_json
 
 __all__ = ["prepare_dataset", "sidecar_paths"]
 
@@ -272,7 +272,7 @@ def prepare_dataset(
         "size": int(size), "color_type": color_type, "detector": repr(detector),
         "seconds": round(time.time() - start, 3), "not_found": run.not_found,
     }
-    write_atomically(summary_file, lambda f: json.dump(summary, f, indent=2), binary=False)
+    atomic_write_json(summary_file, summary)
     if partial_file.exists():
         partial_file.unlink()
     return summary
