@@ -10,7 +10,7 @@ import numpy as np
 
 from errkit.registry import DATASETS
 
-from . import ckplus_writer as layout
+from errkit.synthetic import ckplus_writer as layout
 from .base_fer_dataset import BaseFERDataset
 from .errors import DatasetNotFoundError
 from .io import read_emotion_file, read_landmarks_file

@@ -9,7 +9,7 @@ import stat
 import numpy as np
 import pytest
 
-from errkit.datasets.ckplus_writer import write_ckplus_sequence
+from errkit.synthetic.ckplus_writer import write_ckplus_sequence
 from errkit.utils.atomic_io import (TEMP_FILE_PATTERN, atomic_open, atomic_write_bytes,
                                     atomic_write_json, atomic_write_text)
 
