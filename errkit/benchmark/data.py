@@ -1,7 +1,7 @@
 """How fast the data side supplies training images, two ways side by side.
 
 1. **Device-resident cache**: a :class:`~errkit.datasets.CachedFaceDataset`
-   (written once by :func:`errkit.landmarks.prepare.prepare_dataset` from a
+   (written once by :func:`errkit.datasets.prepare.prepare_dataset` from a
    small :class:`~errkit.datasets.SyntheticCKPlusDataset` with the dataset's
    exact landmarks) is loaded whole onto the device; each batch is an index
    draw, a gather and errkit's batch augmentations
@@ -61,7 +61,7 @@ def build_face_cache(root: os.PathLike, img_size: int, num_identities: int = 4,
         contract dicts (``img_path``, ``neutral_path``, ``gt_label`` ...).
     """
     from errkit.datasets import SyntheticCKPlusDataset
-    from errkit.landmarks.prepare import prepare_dataset
+    from errkit.datasets.prepare import prepare_dataset
 
     root = Path(root)
     dataset = SyntheticCKPlusDataset(

@@ -1,6 +1,6 @@
 """The prepared-face cache: one ``.npz`` file of aligned faces per dataset.
 
-:func:`errkit.landmarks.prepare.prepare_dataset` writes it,
+:func:`errkit.datasets.prepare.prepare_dataset` writes it,
 :class:`errkit.datasets.CachedFaceDataset` reads it. The file holds plain
 arrays only (no pickles), so loading it runs no code:
 
