@@ -14,7 +14,7 @@ from mmengine.config import Config
 
 from errkit.datasets.io import DataFileError, read_image
 from errkit.datasets.transforms.align_face import AlignFace, align_image
-from errkit.engine.checkpoint import CheckpointError, safe_load
+from errkit.utils.checkpoint import CheckpointError, safe_load, state_dict_from_checkpoint
 from errkit.landmarks.detectors import (BaseLandmarkDetector, DetectorUnavailableError,
                                         build_landmark_detector)
 
@@ -216,19 +216,6 @@ def class_names_from_config(cfg: Config, num_classes: int) -> Tuple[str, ...]:
     return tuple(f"class_{i}" for i in range(num_classes))
 
 
-def _state_dict_of(ckpt: Any, path: str) -> Dict[str, Any]:
-    if not isinstance(ckpt, dict):
-        raise CheckpointError(f"{path} holds a {type(ckpt).__name__}, not a checkpoint dict")
-    state = ckpt
-    for key in ("state_dict", "model"):
-        if isinstance(ckpt.get(key), dict):
-            state = ckpt[key]
-            break
-    if state and all(k.startswith("module.") for k in state):  # saved from a DDP wrapper
-        state = {k[len("module."):]: v for k, v in state.items()}
-    return state
-
-
 def load_inference_model(config: Union[str, Config], checkpoint: Optional[str] = None,
                          device: Union[str, torch.device] = "cpu",
                          cfg_options: Optional[dict] = None) -> Tuple[torch.nn.Module, Config,
@@ -268,7 +255,7 @@ def load_inference_model(config: Union[str, Config], checkpoint: Optional[str] =
     meta: dict = {}
     if checkpoint is not None:
         ckpt = safe_load(str(checkpoint))
-        state = _state_dict_of(ckpt, str(checkpoint))
+        state = state_dict_from_checkpoint(ckpt, str(checkpoint))
         meta = ckpt.get("meta") if isinstance(ckpt.get("meta"), dict) else {}
         own = model.state_dict()
         missing = [k for k in own if k not in state and not k.endswith("_extra_state")
