@@ -25,8 +25,10 @@ from errkit import registry
 from errkit.config import ConfigNotFoundError, load_config, resolve_config, work_dir_for
 from errkit.plugin_manager import disable_plugins
 
-__all__ = ["ConfigNotFoundError", "ConfigValueError", "resolve_config", "load_config",
-           "work_dir_for", "check_config_types", "add_common_args", "apply_plugin_args", "fail"]
+# ConfigNotFoundError, resolve_config, load_config and work_dir_for are importable
+# from here too; they are documented in errkit.config.
+__all__ = ["ConfigValueError", "check_config_types", "add_common_args", "apply_plugin_args",
+           "fail"]
 
 
 class ConfigValueError(ValueError):

@@ -13,13 +13,13 @@ import os.path as osp
 import re
 from typing import List, Optional, Tuple
 
-from errkit.utils.checkpoint import (SAFE_GLOBALS, CheckpointError, load_backbone_weights,
-                                     register_safe_globals, restricted_getattr, safe_load,
-                                     state_dict_from_checkpoint)
+from errkit.utils.checkpoint import (SAFE_GLOBALS, CheckpointError,  # noqa: F401
+                                     load_backbone_weights, register_safe_globals,
+                                     restricted_getattr, safe_load, state_dict_from_checkpoint)
 
-__all__ = ["find_resumable_checkpoint", "CheckpointError", "SAFE_GLOBALS",
-           "register_safe_globals", "restricted_getattr", "safe_load",
-           "state_dict_from_checkpoint", "load_backbone_weights"]
+# The safe-loading names are importable from here too; they are documented in
+# errkit.utils.checkpoint.
+__all__ = ["find_resumable_checkpoint"]
 
 #: Names of the periodic checkpoints that auto-resume considers (not ``best_*``).
 _PERIODIC_CKPT = re.compile(r"^(epoch|iter)_(\d+)\.pth$")
