@@ -2,12 +2,16 @@
 
 import os
 import sys
+import warnings
 
 sys.path.insert(0, os.path.abspath(".."))
 sys.path.insert(0, os.path.abspath("_ext"))
 os.environ.setdefault("ERRKIT_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 from errkit.version import __version__  # noqa: E402
+
+# The API pages document the deprecated aliases of moved modules too.
+warnings.filterwarnings("ignore", message="Importing from errkit", category=FutureWarning)
 
 project = "errkit"
 author = "errkit developers"

@@ -11,6 +11,7 @@ import os
 from typing import List
 
 from errkit.hookspecs import hookimpl
+from errkit.registry import ALL_REGISTRIES
 
 ERRKIT_PLUGIN_API = ">=1.0,<2"
 
@@ -22,11 +23,10 @@ CONFIG_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, 
 def errkit_register_components(registries) -> None:
     """Import the modules named in each registry's ``locations``.
 
-    Their classes register themselves with the registries' decorators; the plugin
-    manager attributes every name that appears to errkit.
+    Their classes register themselves with the decorators of errkit's
+    registries (:data:`errkit.registry.ALL_REGISTRIES`, the ones ``registries``
+    proxies); the plugin manager attributes every name that appears to errkit.
     """
-    from errkit.registry import ALL_REGISTRIES
-
     for registry in ALL_REGISTRIES.values():
         registry.import_from_location()
 

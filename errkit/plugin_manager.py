@@ -6,8 +6,14 @@ distribution. errkit's own built-in components come from the same group (errkit'
 third-party plugins are loaded by the same code: built-ins first, then the other
 distributions in name order.
 
-Loading happens once per process, lazily, the first time a registry is searched
-(or when :func:`load_plugins` is called). Environment switches:
+Loading happens once per process, in two steps. *Discovery* imports every
+enabled plugin module, checks its declared plugin API and registers its hooks
+with pluggy; :func:`get_config_paths` and :func:`get_plugin_manager` need no
+more. *Registration* calls each plugin's ``errkit_register_components`` with
+the registries it is handed: the plugin manager does not know errkit's
+registries, it receives them. :mod:`errkit.registry` hands over its
+:data:`~errkit.registry.ALL_REGISTRIES` on the first lookup in any of them;
+:func:`load_plugins` accepts them too. Environment switches:
 
 - ``ERRKIT_DISABLE_PLUGINS``: comma-separated entry-point or distribution names
   that are not loaded (the ``--disable-plugin`` flag of the CLI and tools adds
@@ -25,7 +31,7 @@ import threading
 import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import pluggy
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -88,7 +94,8 @@ class PluginInfo:
         version (str): That distribution's version.
         status (str): ``'loaded'``, ``'disabled'`` or ``'incompatible'``.
         reason (str): Why it was not loaded, when it was not.
-        components (dict[str, list[str]]): Names it registered, per registry.
+        components (dict[str, list[str]]): Names it registered, per registry
+            (empty until the plugins' components are registered).
         api (str): The plugin API specifier it declared, or ``''``.
     """
 
@@ -164,30 +171,41 @@ class _RegistryProxy:
 class PluginRegistries:
     """The object handed to :func:`errkit_register_components`.
 
-    Each attribute (``models``, ``encoders``, ``residuals``, ``losses``, ``heads``,
-    ``landmark_detectors``, ``datasets``, ``transforms``, ``metrics``, ``hooks``, ``optim_wrapper_constructors``,
-    ``visualizers``, ``vis_backends``) offers ``register_module`` as in mmengine.
+    One attribute per registry it is built from (errkit's: ``models``,
+    ``encoders``, ``residuals``, ``losses``, ``heads``, ``landmark_detectors``,
+    ``datasets``, ``data_samplers``, ``transforms``, ``metrics``, ``hooks``,
+    ``optimizers``, ``optim_wrappers``, ``optim_wrapper_constructors``,
+    ``param_schedulers``, ``visualizers``, ``vis_backends``), each offering
+    ``register_module`` as in mmengine, with a clash check that names both plugins.
+
+    Args:
+        registries (Mapping[str, Registry]): The registries by attribute name.
+        owners (dict): ``(attribute, name) -> PluginInfo`` of every name
+            registered so far (updated as plugins register).
+        plugin (PluginInfo): The plugin the object is handed to.
     """
 
-    def __init__(self, owners: Dict, plugin: PluginInfo) -> None:
-        from errkit.registry import ALL_REGISTRIES
-
-        for key, registry in ALL_REGISTRIES.items():
+    def __init__(self, registries: Mapping[str, Any], owners: Dict, plugin: PluginInfo) -> None:
+        self._keys = list(registries)
+        for key, registry in registries.items():
             setattr(self, key, _RegistryProxy(key, registry, owners, plugin))
 
     def __repr__(self) -> str:
-        from errkit.registry import ALL_REGISTRIES
-
-        return f"PluginRegistries({', '.join(ALL_REGISTRIES)})"
+        return f"PluginRegistries({', '.join(self._keys)})"
 
 
 class _State:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.loading = False
-        self.loaded = False
+        self.discovered = False
+        self.registered = False
         self.error: Optional[BaseException] = None
         self.plugins: List[PluginInfo] = []
+        #: (info, module) of every plugin whose module was imported and checked.
+        self.modules: List[Tuple[PluginInfo, Any]] = []
+        #: The registries that plugins were handed (set at registration).
+        self.registries: Optional[Mapping[str, Any]] = None
         self.owners: Dict = {}
         self.manager: Optional[pluggy.PluginManager] = None
 
@@ -216,7 +234,7 @@ def disable_plugins(names: Iterable[str]) -> None:
     names = [n for n in names if n]
     if not names:
         return
-    if _STATE.loaded and any(
+    if _STATE.discovered and any(
         p.status == "loaded" and {_normalise(p.name), _normalise(p.distribution)}
         & {_normalise(n) for n in names} for p in _STATE.plugins
     ):
@@ -227,14 +245,18 @@ def disable_plugins(names: Iterable[str]) -> None:
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
-    """The process-wide :class:`pluggy.PluginManager`, plugins loaded.
+    """The process-wide :class:`pluggy.PluginManager`, plugins discovered.
 
     Returns:
-        pluggy.PluginManager: With errkit's hookspecs and every loaded plugin.
+        pluggy.PluginManager: With errkit's hookspecs and every enabled plugin.
+
+    Raises:
+        PluginError: A plugin failed to import.
     """
-    load_plugins()
-    assert _STATE.manager is not None
-    return _STATE.manager
+    with _STATE.lock:
+        _discover_plugins()
+        assert _STATE.manager is not None
+        return _STATE.manager
 
 
 def _discover() -> List[metadata.EntryPoint]:
@@ -274,28 +296,30 @@ def _check_api(info: PluginInfo, module: Any) -> bool:
     return ok
 
 
-def _snapshot() -> Dict[str, set]:
-    from errkit.registry import ALL_REGISTRIES
+def _is_errkit_object(obj: Any) -> bool:
+    module = getattr(obj, "__module__", None) or ""
+    return module == BUILTIN_DISTRIBUTION or module.startswith(BUILTIN_DISTRIBUTION + ".")
 
-    return {k: set(r.module_dict) for k, r in ALL_REGISTRIES.items()}
+
+def _snapshot(registries: Mapping[str, Any]) -> Dict[str, set]:
+    return {k: set(r.module_dict) for k, r in registries.items()}
 
 
-def _register(pm: pluggy.PluginManager, info: PluginInfo, module: Any) -> None:
-    from errkit.registry import ALL_REGISTRIES
-
-    before = _snapshot()
+def _register_components(pm: pluggy.PluginManager, info: PluginInfo, module: Any,
+                         registries: Mapping[str, Any]) -> None:
+    """Call one plugin's ``errkit_register_components``; roll back what it added on failure."""
+    before = _snapshot(registries)
     try:
-        pm.register(module, name=info.name)
         impls = [i for i in pm.hook.errkit_register_components.get_hookimpls()
                  if i.plugin is module]
-        registries = PluginRegistries(_STATE.owners, info)
+        handed = PluginRegistries(registries, _STATE.owners, info)
         for impl in impls:
-            impl.function(registries=registries)
+            impl.function(registries=handed)
     except BaseException as exc:
-        after = _snapshot()
+        after = _snapshot(registries)
         for key, names in after.items():
             for n in names - before[key]:
-                ALL_REGISTRIES[key].unregister(n)
+                registries[key].unregister(n)
         if pm.is_registered(module):
             pm.unregister(module)
         if isinstance(exc, PluginError):
@@ -309,13 +333,15 @@ def _register(pm: pluggy.PluginManager, info: PluginInfo, module: Any) -> None:
             f"errkit plugin {info.label} failed while registering its components: "
             f"{type(exc).__name__}: {exc}. " + _how_to_disable(info),
             info.distribution, info.name) from exc
-    after = _snapshot()
+    after = _snapshot(registries)
     for key, names in after.items():
         added = set(names - before[key])
         if info.distribution == BUILTIN_DISTRIBUTION:
-            # After reset_plugins() the built-ins are registered already.
-            added |= {n for (k, n), o in _STATE.owners.items()
-                      if k == key and o.distribution == BUILTIN_DISTRIBUTION}
+            # errkit's own classes, wherever their import happened (a plugin module
+            # may import errkit.models before the built-ins' hook runs; after
+            # reset_plugins() they are registered already).
+            module_dict = registries[key].module_dict
+            added |= {n for n in names if _is_errkit_object(module_dict[n])}
         if added:
             info.components[key] = sorted(added)
             for n in added:
@@ -329,6 +355,7 @@ def _how_to_disable(info: PluginInfo) -> str:
 
 
 def _load_one(pm: pluggy.PluginManager, info: PluginInfo, loader: Callable[[], Any]) -> None:
+    """Import one plugin module, check its plugin API and register its hooks."""
     try:
         module = loader()
     except Exception as exc:
@@ -338,11 +365,93 @@ def _load_one(pm: pluggy.PluginManager, info: PluginInfo, loader: Callable[[], A
             info.distribution, info.name) from exc
     if not _check_api(info, module):
         return
-    _register(pm, info, module)
+    try:
+        pm.register(module, name=info.name)
+    except Exception as exc:  # pluggy: a hook implementation that matches no spec ...
+        raise PluginError(f"errkit plugin {info.label} cannot be registered with pluggy: "
+                          f"{type(exc).__name__}: {exc}. " + _how_to_disable(info),
+                          info.distribution, info.name) from exc
+    _STATE.modules.append((info, module))
 
 
-def load_plugins() -> List[PluginInfo]:
+def _discover_plugins() -> None:
+    """Import every enabled plugin and register its hooks (once; lock held)."""
+    if _STATE.discovered or _STATE.loading:
+        return
+    if _STATE.error is not None:
+        raise _STATE.error
+    _STATE.loading = True
+    try:
+        pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        pm.add_hookspecs(hookspecs)
+        if os.environ.get(TRACE_ENV) == "1":
+            pm.trace.root.setwriter(print)
+            pm.enable_tracing()
+        _STATE.manager = pm
+        disabled = _disabled_names()
+        autoload = os.environ.get(AUTOLOAD_ENV, "") not in ("1", "true", "yes")
+        eps = _discover()
+        if not any(_normalise(e.dist.name if e.dist else "") == BUILTIN_DISTRIBUTION
+                   for e in eps):
+            # Running from a source tree without installation: built-ins still load.
+            info = PluginInfo("builtins", BUILTIN_MODULE, BUILTIN_DISTRIBUTION, __version__)
+            _STATE.plugins.append(info)
+            _load_one(pm, info, lambda: importlib.import_module(BUILTIN_MODULE))
+        for ep in eps:
+            dist = ep.dist.name if ep.dist is not None else "?"
+            version = ep.dist.version if ep.dist is not None else "?"
+            info = PluginInfo(ep.name, ep.value, dist, version)
+            _STATE.plugins.append(info)
+            builtin = _normalise(dist) == BUILTIN_DISTRIBUTION
+            if not builtin and not autoload:
+                info.status, info.reason = "disabled", f"{AUTOLOAD_ENV} is set"
+                continue
+            if not builtin and ({_normalise(ep.name), _normalise(dist)} & disabled):
+                info.status, info.reason = "disabled", f"named in {DISABLE_ENV}"
+                continue
+            _load_one(pm, info, ep.load)
+        pm.check_pending()
+        _STATE.discovered = True
+    except BaseException as exc:
+        _STATE.error = exc
+        raise
+    finally:
+        _STATE.loading = False
+
+
+def _register_all(registries: Mapping[str, Any]) -> None:
+    """Hand ``registries`` to every discovered plugin, built-ins first (once; lock held)."""
+    if _STATE.registered or _STATE.loading:
+        return
+    _STATE.loading = True
+    try:
+        _STATE.registries = registries
+        for info, module in _STATE.modules:
+            _register_components(_STATE.manager, info, module, registries)
+        _STATE.registered = True
+    except BaseException as exc:
+        _STATE.error = exc
+        raise
+    finally:
+        _STATE.loading = False
+
+
+def load_plugins(registries: Optional[Mapping[str, Any]] = None) -> List[PluginInfo]:
     """Load every enabled plugin once per process and return what was found.
+
+    Plugins are discovered (imported, API-checked, their hooks registered) on
+    the first call. Their components are registered into ``registries`` the
+    first time registries are given; :mod:`errkit.registry` hands over
+    :data:`~errkit.registry.ALL_REGISTRIES` on the first lookup in any errkit
+    registry, so components of installed plugins are found by name like the
+    built-ins.
+
+    Args:
+        registries (Mapping[str, Registry], optional): The registries handed to
+            each plugin's ``errkit_register_components``, by the attribute name
+            under which the plugin sees them (``{'heads': HEADS, ...}``).
+            Defaults to None: plugins are only discovered unless their
+            components were registered already.
 
     Returns:
         list[PluginInfo]: Every entry point of the ``errkit`` group, loaded,
@@ -352,56 +461,31 @@ def load_plugins() -> List[PluginInfo]:
         PluginError: a plugin failed to import or to register (raised again on
             every later call in the same process).
         PluginConflictError: two plugins registered the same name.
+        ValueError: ``registries`` differ from those the components were
+            registered into (call :func:`reset_plugins` first).
+
+    Examples:
+        >>> from errkit.registry import ALL_REGISTRIES
+        >>> plugins = load_plugins(ALL_REGISTRIES)
+        >>> plugins[0].distribution, 'TimmClassifier' in plugins[0].components['models']
+        ('errkit', True)
     """
     with _STATE.lock:
         if _STATE.loading:
             return _STATE.plugins
         if _STATE.error is not None:
             raise _STATE.error
-        if _STATE.loaded:
-            return _STATE.plugins
-        _STATE.loading = True
-        try:
-            pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-            pm.add_hookspecs(hookspecs)
-            if os.environ.get(TRACE_ENV) == "1":
-                pm.trace.root.setwriter(print)
-                pm.enable_tracing()
-            _STATE.manager = pm
-            disabled = _disabled_names()
-            autoload = os.environ.get(AUTOLOAD_ENV, "") not in ("1", "true", "yes")
-            eps = _discover()
-            if not any(_normalise(e.dist.name if e.dist else "") == BUILTIN_DISTRIBUTION
-                       for e in eps):
-                # Running from a source tree without installation: built-ins still load.
-                info = PluginInfo("builtins", BUILTIN_MODULE, BUILTIN_DISTRIBUTION, __version__)
-                _STATE.plugins.append(info)
-                _load_one(pm, info, lambda: importlib.import_module(BUILTIN_MODULE))
-            for ep in eps:
-                dist = ep.dist.name if ep.dist is not None else "?"
-                version = ep.dist.version if ep.dist is not None else "?"
-                info = PluginInfo(ep.name, ep.value, dist, version)
-                _STATE.plugins.append(info)
-                builtin = _normalise(dist) == BUILTIN_DISTRIBUTION
-                if not builtin and not autoload:
-                    info.status, info.reason = "disabled", f"{AUTOLOAD_ENV} is set"
-                    continue
-                if not builtin and ({_normalise(ep.name), _normalise(dist)} & disabled):
-                    info.status, info.reason = "disabled", f"named in {DISABLE_ENV}"
-                    continue
-                _load_one(pm, info, ep.load)
-            pm.check_pending()
-            _STATE.loaded = True
-        except BaseException as exc:
-            _STATE.error = exc
-            raise
-        finally:
-            _STATE.loading = False
+        _discover_plugins()
+        if registries is not None:
+            if _STATE.registered and registries is not _STATE.registries:
+                raise ValueError("plugin components are registered into other registries "
+                                 "already; call reset_plugins() before handing new ones")
+            _register_all(registries)
         return _STATE.plugins
 
 
 def loaded_plugins() -> List[PluginInfo]:
-    """The plugins found by :func:`load_plugins` (loading them if needed)."""
+    """The plugins found by :func:`load_plugins` (discovering them if needed)."""
     return list(load_plugins())
 
 
@@ -428,17 +512,19 @@ def reset_plugins() -> None:
     """Forget the loading state so the next lookup loads plugins again.
 
     Components that third-party plugins registered are removed from the
-    registries; errkit's built-ins stay. Meant for tests and for long-lived
-    processes that install or disable a plugin at run time.
+    registries they were handed; errkit's built-ins stay. Meant for tests and
+    for long-lived processes that install or disable a plugin at run time.
     """
-    from errkit.registry import ALL_REGISTRIES
-
     with _STATE.lock:
         for (key, name), info in list(_STATE.owners.items()):
             if info.distribution != BUILTIN_DISTRIBUTION:
-                ALL_REGISTRIES[key].unregister(name)
+                if _STATE.registries is not None and key in _STATE.registries:
+                    _STATE.registries[key].unregister(name)
                 del _STATE.owners[(key, name)]
         _STATE.plugins = []
-        _STATE.loaded = False
+        _STATE.modules = []
+        _STATE.registries = None
+        _STATE.discovered = False
+        _STATE.registered = False
         _STATE.error = None
         _STATE.manager = None

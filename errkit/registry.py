@@ -7,8 +7,11 @@ configs once ``default_scope = 'errkit'`` is set. ``locations`` name the modules
 that hold the built-in components; they are imported lazily, on first lookup.
 
 Before any lookup, the registries make sure that the plugins of the ``errkit``
-entry-point group are loaded (see :mod:`errkit.plugin_manager`): components of
-an installed plugin package are found by name like the built-ins.
+entry-point group are loaded: they hand :data:`ALL_REGISTRIES` to
+:func:`errkit.plugin_manager.load_plugins`, which passes them on to every
+plugin's ``errkit_register_components`` hook. Components of an installed plugin
+package are thus found by name like the built-ins. (The plugin manager knows no
+registry of its own: this module imports it, not the reverse.)
 
 Registries:
 
@@ -22,15 +25,29 @@ Registries:
   - ``HEADS``: classifier heads.
   - ``LANDMARK_DETECTORS``: 68-point facial landmark detectors.
 
-- Data (children of mmengine's ``DATASETS`` and ``TRANSFORMS``):
-  ``DATASETS`` and ``TRANSFORMS`` (per-sample transforms and GPU batch
-  augmentations).
-- Evaluation (child of mmengine's ``METRICS``): ``METRICS``.
-- Engine (children of mmengine's ``HOOKS`` and ``OPTIM_WRAPPER_CONSTRUCTORS``):
-  ``HOOKS`` and ``OPTIM_WRAPPER_CONSTRUCTORS`` (one optimizer per sub-network
-  for GAN training).
+  - ``WEIGHT_INITIALIZERS`` (child of mmengine's): ``init_cfg`` initialisers.
+
+- Data (children of mmengine's ``DATASETS``, ``DATA_SAMPLERS`` and
+  ``TRANSFORMS``): ``DATASETS``, ``DATA_SAMPLERS`` and ``TRANSFORMS``
+  (per-sample transforms and GPU batch augmentations).
+- Evaluation (children of mmengine's ``METRICS`` and ``EVALUATOR``):
+  ``METRICS`` and ``EVALUATORS``.
+- Engine (children of mmengine's registries of the same names): ``HOOKS``,
+  ``LOOPS``, ``LOG_PROCESSORS``, ``MODEL_WRAPPERS``, ``OPTIMIZERS``,
+  ``OPTIM_WRAPPERS``, ``OPTIM_WRAPPER_CONSTRUCTORS`` (one optimizer per
+  sub-network for GAN training) and ``PARAM_SCHEDULERS``.
 - Visualisation (children of mmengine's ``VISUALIZERS`` and ``VISBACKENDS``):
   ``VISUALIZERS`` and ``VISBACKENDS``.
+
+Every kind of component that mmengine's :class:`~mmengine.runner.Runner`
+builds from a config has an errkit registry in the ``errkit`` scope, even
+where errkit adds no component of that kind (samplers, optimizers,
+schedulers ...): mmengine looks a build under ``default_scope='errkit'`` up in
+the scope's registry of that kind and, without one, warns that it "failed to
+search registry with scope errkit" before falling back to its own. Through
+their parents, these registries find mmengine's and PyTorch's components
+(``DefaultSampler``, ``AdamW``, ``OptimWrapper``, ``CosineAnnealingLR`` ...),
+and a plugin can add its own.
 
 An unknown ``type`` raises :class:`UnknownComponentError`, whose message names the
 registry, lists its registered names and suggests close matches.
@@ -42,15 +59,26 @@ import difflib
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, Optional
 
+from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
+from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
-from mmengine.registry import Registry
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
+from mmengine.registry import DefaultScope, Registry
+
+from errkit.plugin_manager import load_plugins
 
 __all__ = [
     "ErrkitRegistry",
@@ -61,11 +89,20 @@ __all__ = [
     "LOSSES",
     "HEADS",
     "LANDMARK_DETECTORS",
+    "WEIGHT_INITIALIZERS",
     "DATASETS",
+    "DATA_SAMPLERS",
     "TRANSFORMS",
     "METRICS",
+    "EVALUATORS",
     "HOOKS",
+    "LOOPS",
+    "LOG_PROCESSORS",
+    "MODEL_WRAPPERS",
+    "OPTIMIZERS",
+    "OPTIM_WRAPPERS",
     "OPTIM_WRAPPER_CONSTRUCTORS",
+    "PARAM_SCHEDULERS",
     "VISUALIZERS",
     "VISBACKENDS",
     "ALL_REGISTRIES",
@@ -87,11 +124,16 @@ class UnknownComponentError(KeyError):
             super().__init__(registry)
             return
         names = sorted(registry.all_names())
-        close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
+        inherited = sorted(_inherited_names(registry))
+        close = difflib.get_close_matches(key, names + inherited, n=3, cutoff=0.5)
         lines = [f"'{key}' is not in the errkit '{registry.name}' registry."]
         if close:
             lines.append("Did you mean: " + ", ".join(f"'{c}'" for c in close) + "?")
-        lines.append(f"Registered {registry.name} names: " + (", ".join(names) or "(none)"))
+        if names or not inherited:
+            lines.append(f"Registered {registry.name} names: " + (", ".join(names) or "(none)"))
+        else:  # a kind that errkit takes from mmengine (optimizers, samplers ...)
+            lines.append(f"Registered {registry.name} names (mmengine's): "
+                         + ", ".join(inherited))
         lines.append(
             "A component of a plugin package appears once the package is installed "
             "(see `errkit plugins`)."
@@ -105,13 +147,24 @@ class UnknownComponentError(KeyError):
         return str(self.args[0])
 
 
+def _inherited_names(registry: Registry) -> list:
+    """The names of ``registry``'s ancestors (mmengine's registries of its kind)."""
+    names: list = []
+    parent = registry.parent
+    while parent is not None:
+        parent.import_from_location()
+        names += [n for n in parent.module_dict if n not in names]
+        parent = parent.parent
+    return names
+
+
 class ErrkitRegistry(Registry):
     """An mmengine registry that loads plugins before lookups and explains misses.
 
     It behaves as :class:`mmengine.registry.Registry`, with these additions:
 
-    - the first lookup loads the ``errkit`` entry-point plugins
-      (:func:`errkit.plugin_manager.load_plugins`);
+    - the first lookup loads the ``errkit`` entry-point plugins, handing them
+      :data:`ALL_REGISTRIES` (:func:`errkit.plugin_manager.load_plugins`);
     - a name missing here is also searched in errkit's other registries of the
       same kind (under ``default_scope='errkit'`` mmengine resolves a build in
       ``ENCODERS`` to :data:`MODELS`, the scope's registry);
@@ -127,9 +180,7 @@ class ErrkitRegistry(Registry):
     """
 
     def _ensure_plugins(self) -> None:
-        from errkit.plugin_manager import load_plugins
-
-        load_plugins()
+        load_plugins(ALL_REGISTRIES)
 
     def lookup(self, key: str) -> Optional[Any]:
         """Find ``key`` without raising; ``None`` when it is unknown.
@@ -181,8 +232,6 @@ class ErrkitRegistry(Registry):
         (``BaseModel`` builds its data preprocessor so); without a default scope
         those lookups would miss errkit's names.
         """
-        from mmengine.registry import DefaultScope
-
         if DefaultScope.get_current_instance() is None:
             with DefaultScope.overwrite_default_scope("errkit"):
                 return super().build(cfg, *args, **kwargs)
@@ -196,8 +245,6 @@ class ErrkitRegistry(Registry):
         scope's registry of the root (:data:`MODELS` for every model kind);
         errkit's registries resolve names across their tree themselves.
         """
-        from mmengine.registry import DefaultScope
-
         current = DefaultScope.get_current_instance()
         effective = scope if scope is not None else (current.scope_name if current else None)
         if effective in (None, "errkit", self.scope):
@@ -243,9 +290,14 @@ HEADS = _child("head", MODELS, "errkit_head", ["errkit.models.heads"])
 LANDMARK_DETECTORS = _child(
     "landmark_detector", MODELS, "errkit_landmark", ["errkit.landmarks.detectors"]
 )
+# Weight initialisers named in ``init_cfg``.
+WEIGHT_INITIALIZERS = _child("weight initializer", MMENGINE_WEIGHT_INITIALIZERS, "errkit",
+                             ["errkit.models"])
 
 # Datasets.
 DATASETS = _child("dataset", MMENGINE_DATASETS, "errkit", ["errkit.datasets"])
+# Data samplers of the dataloaders.
+DATA_SAMPLERS = _child("data sampler", MMENGINE_DATA_SAMPLERS, "errkit", ["errkit.datasets"])
 # Per-sample transforms and GPU batch augmentations.
 TRANSFORMS = _child(
     "transform",
@@ -256,14 +308,29 @@ TRANSFORMS = _child(
 
 # Metrics.
 METRICS = _child("metric", MMENGINE_METRICS, "errkit", ["errkit.evaluation.metrics"])
+# Evaluators (the runner's default holds the metrics).
+EVALUATORS = _child("evaluator", MMENGINE_EVALUATOR, "errkit", ["errkit.evaluation"])
 
 # Runner hooks.
 HOOKS = _child("hook", MMENGINE_HOOKS, "errkit", ["errkit.engine.hooks"])
-
+# Training, validation and test loops.
+LOOPS = _child("loop", MMENGINE_LOOPS, "errkit", ["errkit.engine"])
+# Log processors.
+LOG_PROCESSORS = _child("log_processor", MMENGINE_LOG_PROCESSORS, "errkit", ["errkit.engine"])
+# Model wrappers for distributed training (``model_wrapper_cfg``).
+MODEL_WRAPPERS = _child("model_wrapper", MMENGINE_MODEL_WRAPPERS, "errkit", ["errkit.engine"])
+# Optimizers (PyTorch's, through mmengine's registry).
+OPTIMIZERS = _child("optimizer", MMENGINE_OPTIMIZERS, "errkit", ["errkit.engine.optimizers"])
+# Optimizer wrappers (OptimWrapper, AmpOptimWrapper ...).
+OPTIM_WRAPPERS = _child("optim_wrapper", MMENGINE_OPTIM_WRAPPERS, "errkit",
+                        ["errkit.engine.optimizers"])
 # Optimizer-wrapper constructors (one optimizer per sub-network).
 OPTIM_WRAPPER_CONSTRUCTORS = _child(
     "optim_wrapper_constructor", MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, "errkit",
     ["errkit.engine.optimizers"])
+# Learning-rate and momentum schedulers.
+PARAM_SCHEDULERS = _child("parameter scheduler", MMENGINE_PARAM_SCHEDULERS, "errkit",
+                          ["errkit.engine.optimizers"])
 
 # Visualizers and their storage backends.
 VISUALIZERS = _child("visualizer", MMENGINE_VISUALIZERS, "errkit", ["errkit.visualization"])
@@ -277,11 +344,20 @@ ALL_REGISTRIES: Dict[str, ErrkitRegistry] = {
     "losses": LOSSES,
     "heads": HEADS,
     "landmark_detectors": LANDMARK_DETECTORS,
+    "weight_initializers": WEIGHT_INITIALIZERS,
     "datasets": DATASETS,
+    "data_samplers": DATA_SAMPLERS,
     "transforms": TRANSFORMS,
     "metrics": METRICS,
+    "evaluators": EVALUATORS,
     "hooks": HOOKS,
+    "loops": LOOPS,
+    "log_processors": LOG_PROCESSORS,
+    "model_wrappers": MODEL_WRAPPERS,
+    "optimizers": OPTIMIZERS,
+    "optim_wrappers": OPTIM_WRAPPERS,
     "optim_wrapper_constructors": OPTIM_WRAPPER_CONSTRUCTORS,
+    "param_schedulers": PARAM_SCHEDULERS,
     "visualizers": VISUALIZERS,
     "vis_backends": VISBACKENDS,
 }

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from errkit.datasets.ckplus_writer import write_ckplus_sequence
+from errkit.synthetic.ckplus_writer import write_ckplus_sequence
 
 
 def write_bar_ckplus(root: Path, subjects: int = 10, size: int = 24, frames: int = 4,

@@ -90,8 +90,10 @@ def installed(tmp_path_factory):
 LIST = """
 import json
 from errkit.plugin_manager import load_plugins
+from errkit.registry import ALL_REGISTRIES
 print(json.dumps([dict(name=p.name, dist=p.distribution, version=p.version, status=p.status,
-                       reason=p.reason, components=p.components) for p in load_plugins()]))
+                       reason=p.reason, components=p.components)
+                  for p in load_plugins(ALL_REGISTRIES)]))
 """
 
 
@@ -179,9 +181,9 @@ def test_disabled_broken_plugin_lets_errkit_run(installed, how):
 def test_raising_hook_is_rolled_back_and_named(installed):
     result = run_python("""
 from errkit.plugin_manager import load_plugins, PluginError
-from errkit.registry import HEADS
+from errkit.registry import ALL_REGISTRIES, HEADS
 try:
-    load_plugins()
+    load_plugins(ALL_REGISTRIES)
 except PluginError as exc:
     print('ERROR', exc.distribution, exc.entry_point)
     print('HalfRegistered' in HEADS._module_dict)
@@ -225,3 +227,26 @@ def test_autoload_switch_keeps_only_builtins(installed):
     plugins = _plugins(result)
     assert plugins["errkit-tiny-head"]["status"] == "disabled"
     assert plugins["errkit"]["status"] == "loaded"
+
+
+def test_plugins_receive_the_registries_they_are_handed():
+    # The plugin manager imports no registry: discovery works without one, and the
+    # components are registered into the registries handed to load_plugins.
+    result = run_python("""
+import sys
+from errkit import plugin_manager
+print('errkit.registry' in sys.modules)
+plugins = plugin_manager.load_plugins()
+print(plugins[0].status, plugins[0].components)
+print(plugin_manager.get_config_paths()[0].endswith('configs'))
+from errkit.registry import ALL_REGISTRIES
+plugins = plugin_manager.load_plugins(ALL_REGISTRIES)
+print('TimmClassifier' in plugins[0].components['models'])
+try:
+    plugin_manager.load_plugins(dict(ALL_REGISTRIES))
+except ValueError as exc:
+    print('ValueError', 'reset_plugins' in str(exc))
+""", env={"ERRKIT_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines() == [
+        "False", "loaded {}", "True", "True", "ValueError True"]

@@ -20,10 +20,21 @@ EXPECTED = {
     "DATASETS": (reg.DATASETS, mmreg.DATASETS, ["errkit.datasets"]),
     "TRANSFORMS": (reg.TRANSFORMS, mmreg.TRANSFORMS,
                    ["errkit.datasets.transforms", "errkit.datasets.batch_augments"]),
+    "WEIGHT_INITIALIZERS": (reg.WEIGHT_INITIALIZERS, mmreg.WEIGHT_INITIALIZERS,
+                            ["errkit.models"]),
+    "DATA_SAMPLERS": (reg.DATA_SAMPLERS, mmreg.DATA_SAMPLERS, ["errkit.datasets"]),
     "METRICS": (reg.METRICS, mmreg.METRICS, ["errkit.evaluation.metrics"]),
+    "EVALUATORS": (reg.EVALUATORS, mmreg.EVALUATOR, ["errkit.evaluation"]),
     "HOOKS": (reg.HOOKS, mmreg.HOOKS, ["errkit.engine.hooks"]),
+    "LOOPS": (reg.LOOPS, mmreg.LOOPS, ["errkit.engine"]),
+    "LOG_PROCESSORS": (reg.LOG_PROCESSORS, mmreg.LOG_PROCESSORS, ["errkit.engine"]),
+    "MODEL_WRAPPERS": (reg.MODEL_WRAPPERS, mmreg.MODEL_WRAPPERS, ["errkit.engine"]),
+    "OPTIMIZERS": (reg.OPTIMIZERS, mmreg.OPTIMIZERS, ["errkit.engine.optimizers"]),
+    "OPTIM_WRAPPERS": (reg.OPTIM_WRAPPERS, mmreg.OPTIM_WRAPPERS, ["errkit.engine.optimizers"]),
     "OPTIM_WRAPPER_CONSTRUCTORS": (reg.OPTIM_WRAPPER_CONSTRUCTORS,
                                    mmreg.OPTIM_WRAPPER_CONSTRUCTORS, ["errkit.engine.optimizers"]),
+    "PARAM_SCHEDULERS": (reg.PARAM_SCHEDULERS, mmreg.PARAM_SCHEDULERS,
+                         ["errkit.engine.optimizers"]),
     "VISUALIZERS": (reg.VISUALIZERS, mmreg.VISUALIZERS, ["errkit.visualization"]),
     "VISBACKENDS": (reg.VISBACKENDS, mmreg.VISBACKENDS, ["errkit.visualization"]),
 }
@@ -118,3 +129,27 @@ def test_child_registries_build_under_errkit_scope():
         enc = reg.ENCODERS.build(dict(type="TimmEncoder", model_name="resnet10t", in_channels=1))
         loss = reg.LOSSES.build(dict(type="GANLoss", gan_type="lsgan"))
     assert type(enc).__name__ == "TimmEncoder" and type(loss).__name__ == "GANLoss"
+
+
+@pytest.mark.parametrize("registry,kind", [
+    (reg.DATA_SAMPLERS, "DefaultSampler"), (reg.OPTIMIZERS, "AdamW"),
+    (reg.OPTIM_WRAPPERS, "AmpOptimWrapper"), (reg.PARAM_SCHEDULERS, "CosineAnnealingLR"),
+])
+def test_kinds_errkit_takes_from_mmengine_resolve_in_errkits_scope(registry, kind):
+    import mmengine.runner  # noqa: F401  (registers mmengine's components, as the Runner does)
+    from mmengine.registry import DefaultScope
+
+    root = registry.parent
+    with DefaultScope.overwrite_default_scope("errkit"):
+        with root.switch_scope_and_registry(None) as found:
+            assert found is registry  # the 'errkit' scope has a registry of this kind
+            assert found.get(kind) is root.get(kind)
+
+
+def test_unknown_optimizer_suggests_mmengines_names():
+    import mmengine.runner  # noqa: F401
+
+    with pytest.raises(UnknownComponentError) as info:
+        reg.OPTIMIZERS.get("AdamW2")
+    assert "Did you mean: 'AdamW'" in str(info.value)
+    assert "Registered optimizer names (mmengine's): " in str(info.value)

@@ -1,4 +1,4 @@
-"""Detect, align and cache a dataset's faces once (see :mod:`errkit.landmarks.prepare`).
+"""Detect, align and cache a dataset's faces once (see :mod:`errkit.datasets.prepare`).
 
 Examples:
     python tools/prepare_data.py configs/errnet_ckplus.py --detector precomputed \\
@@ -19,7 +19,7 @@ import sys
 from mmengine.config import Config, DictAction
 
 from errkit.landmarks.detectors import DetectorUnavailableError
-from errkit.landmarks.prepare import prepare_dataset
+from errkit.datasets.prepare import prepare_dataset
 
 
 def parse_args(argv=None):

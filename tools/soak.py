@@ -205,10 +205,10 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    import errkit.engine  # noqa: F401  (registers hooks, allow-lists checkpoint globals)
     from mmengine.config import Config
     from mmengine.hooks import Hook
-    from mmengine.runner import Runner
+
+    from errkit.engine import build_runner
 
     work_dir = osp.abspath(args.work_dir or tempfile.mkdtemp(prefix="errkit_soak_"))
     os.makedirs(work_dir, exist_ok=True)
@@ -233,7 +233,7 @@ def main(argv=None) -> int:
             if time.monotonic() >= deadline[0]:
                 runner.train_loop.stop_training = True
 
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.register_hook(SoakHook())
     try:
         runner.train()  # stops after the epoch in which the deadline passed

@@ -11,7 +11,7 @@ class RegistryTable(Directive):
         from errkit.plugin_manager import load_plugins
         from errkit.registry import ALL_REGISTRIES
 
-        load_plugins()
+        load_plugins(ALL_REGISTRIES)
         table = nodes.table()
         group = nodes.tgroup(cols=3)
         table += group

@@ -1,13 +1,33 @@
-"""High-level APIs: k-fold cross-validation, ablation studies, inference on images, export."""
+"""High-level APIs: inference on images, export, k-fold cross-validation, ablation studies.
+
+Modules:
+
+- :mod:`~errkit.apis.expression_remover`: :class:`ExpressionRemover`, with its
+  results (:mod:`~errkit.apis.results`), its image coercion
+  (:mod:`~errkit.apis.image_input`) and the checked model loading
+  (:mod:`~errkit.apis.inference_model`);
+- :mod:`~errkit.apis.export`: TorchScript and ONNX export;
+- :mod:`~errkit.apis.experiment`: one config trained and tested on one fold, in
+  this process or a fresh one, which :mod:`~errkit.apis.kfold` (with
+  :mod:`~errkit.apis.kfold_summary`) and :mod:`~errkit.apis.ablation` are made of.
+"""
 
 from .ablation import AblationError, format_ablation_markdown, run_ablation
-from .expression_remover import (CheckpointMismatchError, ExpressionRemover, FaceResult,
-                                 ImageResult, load_inference_model)
+from .experiment import (ExperimentError, RunSpec, load_completed_run, read_run_result,
+                         run_in_subprocess)
 from .export import ExportError, ExportResult, export_model
+from .expression_remover import ExpressionRemover
+from .image_input import to_image_array
+from .inference_model import (CheckpointMismatchError, class_names_from_config,
+                              load_inference_model)
 from .kfold import (KFoldError, derive_fold_config, run_fold, run_kfold, summarize_folds,
                     write_summary)
+from .results import FaceResult, ImageResult
 
-__all__ = ["KFoldError", "derive_fold_config", "run_fold", "run_kfold", "summarize_folds",
-           "write_summary", "AblationError", "run_ablation", "format_ablation_markdown",
-           "CheckpointMismatchError", "ExpressionRemover", "FaceResult", "ImageResult",
-           "load_inference_model", "ExportError", "ExportResult", "export_model"]
+__all__ = ["ExpressionRemover", "FaceResult", "ImageResult", "CheckpointMismatchError",
+           "load_inference_model", "class_names_from_config", "to_image_array",
+           "ExportError", "ExportResult", "export_model",
+           "ExperimentError", "RunSpec", "run_in_subprocess", "read_run_result",
+           "load_completed_run",
+           "KFoldError", "derive_fold_config", "run_fold", "run_kfold", "summarize_folds",
+           "write_summary", "AblationError", "run_ablation", "format_ablation_markdown"]

@@ -21,7 +21,6 @@ Layout of ``WORK_DIR``::
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import os.path as osp
@@ -30,11 +29,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Sequence
 
+from errkit.config import ConfigNotFoundError, load_config
 from errkit.utils.atomic_io import atomic_write_json, atomic_write_text
 
-from .kfold import (FOLD_CONFIG, FOLD_RESULT, _load_completed, _log, _read_fold_result,
-                    _run_fold_process, derive_fold_config)
-from .kfold_summary import KFoldError, _number
+from .experiment import (CONFIG_FILE, RESULT_FILE, ExperimentError, RunSpec, config_sha1,
+                         finite_number, load_completed_run, log, read_run_result,
+                         run_in_subprocess)
+from .kfold import derive_fold_config
 
 __all__ = ["AblationError", "ABLATION_METRICS", "run_ablation", "format_ablation_markdown"]
 
@@ -50,7 +51,7 @@ ABLATION_METRICS = (
 )
 
 
-class AblationError(KFoldError):
+class AblationError(ExperimentError):
     """An ablation study that cannot run, or configs of it that failed; the message
     names the configs.
 
@@ -93,8 +94,6 @@ def _fold_setting(cfg, key: str, given: Optional[int], name: str, path: str) -> 
 def _plan(configs: Sequence[str], root: str, fold: Optional[int], num_folds: Optional[int],
           cfg_options: Optional[dict]) -> List[Dict[str, Any]]:
     """Load and derive every config before anything trains; bad ones fail here."""
-    from errkit.cli.common import ConfigNotFoundError, load_config
-
     plan = []
     for name, path in zip(_config_names(configs), configs):
         path = str(path)
@@ -110,56 +109,38 @@ def _plan(configs: Sequence[str], root: str, fold: Optional[int], num_folds: Opt
         work_dir = osp.join(root, name)
         try:
             text = derive_fold_config(cfg, item_fold, item_folds, work_dir).pretty_text
-        except KFoldError as exc:
+        except ExperimentError as exc:
             raise AblationError(f"config '{name}' ({path}): {exc}") from exc
         plan.append(dict(name=name, config=path, fold=item_fold, num_folds=item_folds,
-                         work_dir=work_dir, text=text,
-                         sha1=hashlib.sha1(text.encode("utf-8")).hexdigest()))
+                         work_dir=work_dir, text=text, sha1=config_sha1(text)))
     return plan
 
 
 def _read_result(item: Dict[str, Any]) -> Dict[str, Any]:
-    path = osp.join(item["work_dir"], FOLD_RESULT)
+    path = osp.join(item["work_dir"], RESULT_FILE)
     try:
-        return _read_fold_result(path, item["fold"], item["num_folds"])
-    except KFoldError as exc:
+        return read_run_result(path, item["fold"], item["num_folds"])
+    except ExperimentError as exc:
         raise AblationError(f"config '{item['name']}' ({item['config']}): {exc}") from exc
-
-
-def _failure_line(path: str) -> str:
-    """The exception line of the last traceback in a log, else its last line."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(max(0, os.path.getsize(path) - 16384))
-            lines = f.read().decode("utf-8", "replace").splitlines()
-    except OSError:
-        return ""
-    marks = [i for i, ln in enumerate(lines) if ln.startswith("Traceback (most recent call")]
-    if marks:
-        for line in lines[marks[-1] + 1:]:
-            if line.strip() and not line[0].isspace():
-                return line.strip()
-    return next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
 
 
 def _run_one(item: Dict[str, Any], resume: bool, num_threads: Optional[int],
              capture: bool) -> Dict[str, Any]:
     """Train and test one config in a worker process; its ``fold_result.json``."""
-    result_path = osp.join(item["work_dir"], FOLD_RESULT)
+    result_path = osp.join(item["work_dir"], RESULT_FILE)
     if not resume and osp.isfile(result_path):
         os.remove(result_path)
-    config_file = osp.join(item["work_dir"], FOLD_CONFIG)
+    config_file = osp.join(item["work_dir"], CONFIG_FILE)
     atomic_write_text(config_file, item["text"])
     log_file = osp.join(item["work_dir"], WORKER_LOG) if capture else None
-    _log(f"ablation: running '{item['name']}' (fold {item['fold']} of {item['num_folds']}) "
-         f"in {item['work_dir']}" + (f", output in {log_file}" if log_file else ""))
+    log(f"ablation: running '{item['name']}' (fold {item['fold']} of {item['num_folds']}) "
+        f"in {item['work_dir']}" + (f", output in {log_file}" if log_file else ""))
     try:
-        _run_fold_process(config_file, item["fold"], item["num_folds"], resume, "none",
-                          f"{item['name']}_fold{item['fold']}", num_threads=num_threads,
-                          log_file=log_file)
-    except KFoldError as exc:
-        last = _failure_line(log_file) if log_file else ""
-        raise AblationError(str(exc) + (f" {last}" if last else "")) from exc
+        run_in_subprocess(RunSpec(config_file, item["fold"], item["num_folds"],
+                                  f"{item['name']}_fold{item['fold']}", resume=resume,
+                                  num_threads=num_threads, log_file=log_file))
+    except ExperimentError as exc:
+        raise AblationError(str(exc)) from exc
     if not osp.isfile(result_path):
         raise AblationError(f"the run finished without writing {result_path}")
     return _read_result(item)
@@ -171,9 +152,9 @@ def _row(item: Dict[str, Any], result: Dict[str, Any], skipped: bool) -> Dict[st
                            "work_dir": item["work_dir"], "fold": item["fold"],
                            "num_folds": item["num_folds"]}
     for field, key in ABLATION_METRICS:
-        row[field] = _number(metrics.get(key))
+        row[field] = finite_number(metrics.get(key))
     row["delta_accuracy"] = None
-    row["wall_s"] = _number(result.get("wall_s"))
+    row["wall_s"] = finite_number(result.get("wall_s"))
     row["skipped"] = skipped
     return row
 
@@ -231,20 +212,20 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
     plan = _plan(configs, root, fold, num_folds, cfg_options)
     if len({(item["fold"], item["num_folds"]) for item in plan}) > 1:
         folds = ", ".join(f"{i['name']}: {i['fold']}/{i['num_folds']}" for i in plan)
-        _log(f"ablation: the configs test on different folds ({folds}); pass fold and "
-             "num_folds to compare them on the same one", logging.WARNING)
+        log(f"ablation: the configs test on different folds ({folds}); pass fold and "
+            "num_folds to compare them on the same one", logging.WARNING)
 
     results: Dict[str, Dict[str, Any]] = {}
     skipped = set()
     pending = []
     for item in plan:
-        result_path = osp.join(item["work_dir"], FOLD_RESULT)
+        result_path = osp.join(item["work_dir"], RESULT_FILE)
         if resume and osp.isfile(result_path):
             try:
-                results[item["name"]] = _load_completed(
+                results[item["name"]] = load_completed_run(
                     result_path, item["fold"], item["num_folds"], item["sha1"],
                     f"ablation: '{item['name']}'")
-            except KFoldError as exc:
+            except ExperimentError as exc:
                 raise AblationError(f"config '{item['name']}' ({item['config']}): {exc}") \
                     from exc
             skipped.add(item["name"])
@@ -259,9 +240,9 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
         try:
             result = _run_one(item, resume, num_threads, capture=jobs > 1)
         except Exception as exc:  # one failed config must not stop the others
-            message = str(exc) if isinstance(exc, KFoldError) \
+            message = str(exc) if isinstance(exc, ExperimentError) \
                 else f"{type(exc).__name__}: {exc}"
-            _log(f"ablation: '{item['name']}' failed: {message}", logging.ERROR)
+            log(f"ablation: '{item['name']}' failed: {message}", logging.ERROR)
             with lock:
                 errors[item["name"]] = message
             return

@@ -23,6 +23,7 @@ import torch
 import torch.nn as nn
 
 from errkit.apis.expression_remover import ExpressionRemover
+from errkit.models.residuals import ResidualContext
 
 __all__ = ["ExportError", "ExportResult", "ERRNetExportWrapper", "ClassifierExportWrapper",
            "export_wrapper", "export_model", "EXPORT_FORMATS", "META_KEY"]
@@ -67,8 +68,6 @@ class ERRNetExportWrapper(nn.Module):
         return ["probs", "activations"] + (["neutral", "residual"] if self.has_decoder else [])
 
     def forward(self, img: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        from errkit.models.residuals import ResidualContext
-
         gen = self.generator(img)
         ctx = ResidualContext(x=img, neutral_hat=gen["neutral"], residual_hat=gen["residual"],
                               encoder_features=gen["features"], z=gen["z"],

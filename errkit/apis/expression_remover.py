@@ -1,309 +1,37 @@
-"""Recognise and remove facial expressions in images: the user-facing inference API."""
+"""Recognise and remove facial expressions in images: the user-facing inference API.
+
+:class:`ExpressionRemover` finds the faces of any image, aligns them, runs the
+model of an errkit config and returns :class:`~errkit.apis.results.ImageResult`
+objects. The model and what inference reads from its config come from
+:mod:`errkit.apis.inference_model`, image coercion from
+:mod:`errkit.apis.image_input`.
+"""
 
 from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
 
-from errkit.datasets.io import DataFileError, read_image
+from errkit.datasets.io import DataFileError
 from errkit.datasets.transforms.align_face import AlignFace, align_image
-from errkit.engine.checkpoint import CheckpointError, safe_load
 from errkit.landmarks.detectors import (BaseLandmarkDetector, DetectorUnavailableError,
                                         build_landmark_detector)
 
-__all__ = ["ExpressionRemover", "FaceResult", "ImageResult", "CheckpointMismatchError",
-           "load_inference_model", "class_names_from_config", "to_image_array"]
+from .image_input import ImageLike, to_image_array
+# CheckpointMismatchError and class_names_from_config stay importable from here.
+from .inference_model import (CheckpointMismatchError, class_names_from_config,  # noqa: F401
+                              face_input_settings, load_inference_model)
+from .results import FaceResult, ImageResult
 
-#: Checkpoint keys that inference can do without (the discriminator and the losses).
-INFERENCE_OPTIONAL_PREFIXES = ("discriminator.", "loss_modules.")
+__all__ = ["ExpressionRemover", "DETECTOR_ALIASES"]
+
 #: ``detector`` names accepted besides registered ``LANDMARK_DETECTORS`` names.
 DETECTOR_ALIASES = {"dlib": "DlibLandmarkDetector", "fan": "FANLandmarkDetector"}
-
-ImageLike = Union[str, os.PathLike, np.ndarray, torch.Tensor, Any]
-
-
-class CheckpointMismatchError(CheckpointError):
-    """A checkpoint's state dict does not fit the model its config builds."""
-
-
-@dataclass
-class FaceResult:
-    """What the model says about one face.
-
-    Attributes:
-        box (np.ndarray): ``(4,)`` float32 ``x0, y0, x1, y1`` in the original
-            image (the landmarks' bounding box, or the whole image when no
-            detector ran).
-        landmarks (np.ndarray | None): ``(68, 2)`` float32 ``(x, y)`` in the
-            original image; None when no detector ran.
-        probabilities (dict[str, float]): Class name -> probability (sums to 1).
-        label (str): The most probable class.
-        aligned_face (np.ndarray): ``(S, S, C)`` uint8 crop the model saw.
-        neutral (np.ndarray | None): ``(S, S, C)`` uint8 generated neutral face
-            (None for models without expression removal).
-        residual (np.ndarray | None): ``(S, S, C)`` float32 signed residual
-            ``input - neutral`` in the model's ``[-1, 1]`` image units.
-        segment_activations (np.ndarray | None): ``(K,)`` float32 activation of
-            each class's latent segment.
-        aligned_landmarks (np.ndarray | None): ``(68, 2)`` landmarks in the crop.
-    """
-
-    box: np.ndarray
-    landmarks: Optional[np.ndarray]
-    probabilities: Dict[str, float]
-    label: str
-    aligned_face: np.ndarray
-    neutral: Optional[np.ndarray] = None
-    residual: Optional[np.ndarray] = None
-    segment_activations: Optional[np.ndarray] = None
-    aligned_landmarks: Optional[np.ndarray] = None
-
-    @property
-    def score(self) -> float:
-        """Probability of :attr:`label`."""
-        return self.probabilities[self.label]
-
-    def to_dict(self) -> dict:
-        """JSON-ready summary (no image arrays)."""
-        def as_list(value):
-            return None if value is None else np.asarray(value, dtype=float).round(3).tolist()
-
-        return dict(label=self.label, score=round(self.score, 6),
-                    probabilities={k: round(v, 6) for k, v in self.probabilities.items()},
-                    box=as_list(self.box), landmarks=as_list(self.landmarks),
-                    segment_activations=as_list(self.segment_activations))
-
-
-@dataclass
-class ImageResult:
-    """The faces found in one input image; behaves as the list of its faces.
-
-    Attributes:
-        source (str): The file path, or ``'<array 3>'`` for in-memory input 3.
-        faces (list[FaceResult]): Largest face first; empty when none was found
-            or the image failed.
-        image (np.ndarray | None): The input as ``(H, W, C)`` uint8 (None when it
-            could not be read).
-        warning (str | None): E.g. no face found.
-        error (str | None): Why the image could not be processed.
-    """
-
-    source: str
-    faces: List[FaceResult] = field(default_factory=list)
-    image: Optional[np.ndarray] = None
-    warning: Optional[str] = None
-    error: Optional[str] = None
-
-    @property
-    def ok(self) -> bool:
-        """True unless the image failed (no face found is not a failure)."""
-        return self.error is None
-
-    def __len__(self) -> int:
-        return len(self.faces)
-
-    def __iter__(self):
-        return iter(self.faces)
-
-    def __getitem__(self, index: int) -> FaceResult:
-        return self.faces[index]
-
-    def to_dict(self) -> dict:
-        """JSON-ready summary (no image arrays)."""
-        shape = None if self.image is None else list(self.image.shape[:2])
-        return dict(source=self.source, image_shape=shape, error=self.error,
-                    warning=self.warning, faces=[f.to_dict() for f in self.faces])
-
-
-def to_image_array(image: ImageLike, color_type: str = "grey") -> np.ndarray:
-    """Bring one image to ``(H, W, C)`` uint8, ``C`` 1 (grey) or 3 (RGB).
-
-    Args:
-        image: A file path; a numpy array ``(H, W)``, ``(H, W, 1)``,
-            ``(H, W, 3)`` (RGB) or ``(H, W, 4)`` (alpha dropped), uint8 or
-            float in ``[0, 1]``; a tensor ``(H, W)`` or ``(C, H, W)`` likewise;
-            or a PIL image.
-        color_type (str): ``'grey'`` or ``'color'``. Defaults to ``'grey'``.
-
-    Returns:
-        np.ndarray: ``(H, W, 1)`` or ``(H, W, 3)`` uint8.
-
-    Raises:
-        FileNotFoundError, DataFileError: An unreadable file.
-        TypeError, ValueError: Not an image.
-    """
-    if isinstance(image, (str, os.PathLike)):
-        return read_image(image, color_type)
-    if isinstance(image, torch.Tensor):
-        arr = image.detach().cpu()
-        if arr.dim() == 3 and arr.shape[0] in (1, 3, 4):
-            arr = arr.permute(1, 2, 0)
-        arr = arr.numpy()
-    elif hasattr(image, "mode") and hasattr(image, "convert"):  # a PIL image
-        arr = np.asarray(image.convert("L" if color_type == "grey" else "RGB"))
-    elif isinstance(image, np.ndarray):
-        arr = image
-    else:
-        raise TypeError(f"expected an image path, numpy array, tensor or PIL image, got "
-                        f"{type(image).__name__}")
-    if arr.ndim == 2:
-        arr = arr[..., None]
-    if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4) or min(arr.shape[:2]) < 1:
-        raise ValueError(f"expected an (H, W), (H, W, 1|3|4) or (C, H, W) image, got shape "
-                         f"{tuple(arr.shape)}")
-    if arr.dtype != np.uint8:
-        if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number):
-            raise TypeError(f"expected uint8 or float pixels, got dtype {arr.dtype}")
-        arr = arr.astype(np.float64)
-        scale = 255.0 if np.nanmax(arr) <= 1.0 else 1.0
-        arr = np.clip(np.nan_to_num(arr) * scale, 0, 255).round().astype(np.uint8)
-    arr = arr[..., :3]
-    if color_type == "grey" and arr.shape[2] == 3:
-        arr = cv2.cvtColor(np.ascontiguousarray(arr), cv2.COLOR_RGB2GRAY)[..., None]
-    elif color_type == "color" and arr.shape[2] == 1:
-        arr = np.repeat(arr, 3, axis=2)
-    return np.ascontiguousarray(arr)
-
-
-def _dataset_cfg(cfg: Config) -> dict:
-    for key in ("test_dataloader", "val_dataloader", "train_dataloader"):
-        dataset = (cfg.get(key) or {}).get("dataset")
-        while isinstance(dataset, dict) and ("dataset" in dataset or "datasets" in dataset):
-            dataset = dataset.get("dataset") or dataset["datasets"][0]
-        if isinstance(dataset, dict):
-            return dataset
-    return {}
-
-
-def class_names_from_config(cfg: Config, num_classes: int) -> Tuple[str, ...]:
-    """The class names a config's test dataset uses (CK+ names as fallback).
-
-    Looked up in order: the dataset's ``classes`` / ``metainfo.classes``; the
-    dataset class's ``METAINFO`` (CK+ datasets by their ``num_classes``); the
-    CK+ 7- or 6-class names; ``class_0 ...``.
-
-    Args:
-        cfg (Config): The config.
-        num_classes (int): The model's class count; names of another length
-            are ignored.
-
-    Returns:
-        tuple[str, ...]: ``num_classes`` names.
-    """
-    from errkit.datasets.ckplus_dataset import CKPLUS_CLASSES_6, CKPLUS_CLASSES_7, CKPlusDataset
-    from errkit.registry import DATASETS
-
-    dataset = _dataset_cfg(cfg)
-    candidates = [dataset.get("classes"), (dataset.get("metainfo") or {}).get("classes")]
-    kind = dataset.get("type")
-    cls = DATASETS.lookup(kind) if isinstance(kind, str) else kind
-    if isinstance(cls, type):
-        if issubclass(cls, CKPlusDataset):
-            candidates.append(CKPLUS_CLASSES_6 if dataset.get("num_classes") == 6
-                              else CKPLUS_CLASSES_7)
-        candidates.append(getattr(cls, "METAINFO", {}).get("classes"))
-    candidates += [CKPLUS_CLASSES_7, CKPLUS_CLASSES_6]
-    for names in candidates:
-        if names and len(names) == num_classes:
-            return tuple(str(n) for n in names)
-    return tuple(f"class_{i}" for i in range(num_classes))
-
-
-def _state_dict_of(ckpt: Any, path: str) -> Dict[str, Any]:
-    if not isinstance(ckpt, dict):
-        raise CheckpointError(f"{path} holds a {type(ckpt).__name__}, not a checkpoint dict")
-    state = ckpt
-    for key in ("state_dict", "model"):
-        if isinstance(ckpt.get(key), dict):
-            state = ckpt[key]
-            break
-    if state and all(k.startswith("module.") for k in state):  # saved from a DDP wrapper
-        state = {k[len("module."):]: v for k, v in state.items()}
-    return state
-
-
-def load_inference_model(config: Union[str, Config], checkpoint: Optional[str] = None,
-                         device: Union[str, torch.device] = "cpu",
-                         cfg_options: Optional[dict] = None) -> Tuple[torch.nn.Module, Config,
-                                                                      dict]:
-    """Build a config's model, load a checkpoint into it and set eval mode.
-
-    Args:
-        config (str | Config): Config file (resolved like ``errkit test``) or
-            a loaded config.
-        checkpoint (str, optional): An mmengine checkpoint (``state_dict`` +
-            ``meta`` + ...) or a bare state dict, loaded with
-            :func:`~errkit.engine.checkpoint.safe_load`. None: random weights.
-        device (str | torch.device): Defaults to ``'cpu'``.
-        cfg_options (dict, optional): Config overrides.
-
-    Returns:
-        tuple: ``(model, cfg, meta)``, ``meta`` the checkpoint's ``meta`` dict.
-
-    Raises:
-        ConfigNotFoundError: The config file is missing.
-        CheckpointError: The checkpoint is missing, unreadable or untrusted.
-        CheckpointMismatchError: Its keys or shapes do not fit the model.
-    """
-    from errkit.cli.common import load_config
-    from errkit.registry import MODELS
-
-    if isinstance(config, Config):
-        cfg = Config(config.to_dict(), filename=config.filename)
-        if cfg_options:
-            cfg.merge_from_dict(cfg_options)
-    else:
-        cfg = load_config(str(config), cfg_options)
-    name = cfg.filename or "<config>"
-    if "model" not in cfg:
-        raise KeyError(f"config {name} has no `model`")
-    model = MODELS.build(cfg.model)
-    meta: dict = {}
-    if checkpoint is not None:
-        ckpt = safe_load(str(checkpoint))
-        state = _state_dict_of(ckpt, str(checkpoint))
-        meta = ckpt.get("meta") if isinstance(ckpt.get("meta"), dict) else {}
-        own = model.state_dict()
-        missing = [k for k in own if k not in state and not k.endswith("_extra_state")
-                   and not k.startswith(INFERENCE_OPTIONAL_PREFIXES)]
-        unexpected = [k for k in state if k not in own]
-        shapes = [f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
-                  for k, v in state.items() if k in own and torch.is_tensor(v)
-                  and torch.is_tensor(own[k]) and v.shape != own[k].shape]
-        if missing or unexpected or shapes:
-            parts = [f"{len(v)} {what} (e.g. {', '.join(v[:3])})" for what, v in (
-                ("keys missing from the checkpoint", missing),
-                ("unexpected keys in the checkpoint", unexpected),
-                ("tensors of another shape", shapes)) if v]
-            raise CheckpointMismatchError(
-                f"checkpoint {checkpoint} does not match the model of config {name}: "
-                + "; ".join(parts) + ". Was it trained with another config (or other "
-                "--cfg-options)?")
-        model.load_state_dict(state, strict=False)
-    return model.to(device).eval(), cfg, meta
-
-
-def _pipeline_settings(cfg: Config) -> Tuple[int, str]:
-    """``AlignFace`` size and ``LoadFaceImages`` colour type of the test pipeline."""
-    pipeline = _dataset_cfg(cfg).get("pipeline") or cfg.get("test_pipeline") or []
-    size = color = None
-    for step in pipeline:
-        kind = step.get("type") if isinstance(step, dict) else None
-        if kind in ("AlignFace", AlignFace):
-            size = int(step.get("size", 128))
-        if "color_type" in (step if isinstance(step, dict) else {}):
-            color = step["color_type"]
-    if size is None:
-        raise ValueError(f"config {cfg.filename}: its test pipeline has no AlignFace step, so "
-                         "the face size the model expects is unknown")
-    return size, color or "grey"
 
 
 class ExpressionRemover:
@@ -348,7 +76,7 @@ class ExpressionRemover:
         self.config_path = self.cfg.filename
         self.checkpoint_path = checkpoint
         self.device = torch.device(device)
-        self.img_size, self.color_type = _pipeline_settings(self.cfg)
+        self.img_size, self.color_type = face_input_settings(self.cfg)
         self.num_classes = int(getattr(self.model, "num_classes", 7))
         names = (meta.get("dataset_meta") or {}).get("classes")
         if names and len(names) == self.num_classes:

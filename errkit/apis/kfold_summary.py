@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import io
 import os.path as osp
 from typing import Any, Dict, NamedTuple, Optional, Sequence
 
@@ -10,10 +10,12 @@ import numpy as np
 
 from errkit.utils.atomic_io import atomic_open, atomic_write_json, atomic_write_text
 
+from .experiment import ExperimentError, finite_number
+
 CONFUSION_KEY = "expr/confusion_matrix"
 
 
-class KFoldError(ValueError):
+class KFoldError(ExperimentError):
     """A cross-validation that cannot run or be summarised; the message says why."""
 
 
@@ -34,12 +36,6 @@ SUMMARY_METRICS = (
     SummaryMetric("psnr_gain_db", "removal/psnr_gain_db", "PSNR gain (dB)", 1.0, 2),
     SummaryMetric("ssim_gain", "removal/ssim_gain", "SSIM gain", 1.0, 4),
 )
-
-
-def _number(value: Any) -> Optional[float]:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
 
 
 def _summed_confusion(results: Sequence[Dict[str, Any]]):
@@ -108,7 +104,7 @@ def summarize_folds(results: Sequence[Dict[str, Any]],
     for result in results:
         row: Dict[str, Any] = {"fold": int(result["fold"])}
         for metric in SUMMARY_METRICS:
-            row[metric.name] = _number(result["metrics"].get(metric.key))
+            row[metric.name] = finite_number(result["metrics"].get(metric.key))
         per_fold.append(row)
     stats = {}
     for metric in SUMMARY_METRICS:
@@ -203,9 +199,7 @@ def plot_confusion_matrix(matrix: Sequence[Sequence[int]], classes: Sequence[str
         path (str): The PNG file.
         title (str, optional): Figure title. Defaults to None.
     """
-    import io
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # only to draw the figure
     from matplotlib.figure import Figure
 
     counts = np.asarray(matrix, dtype=np.int64)

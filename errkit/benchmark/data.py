@@ -1,7 +1,7 @@
 """How fast the data side supplies training images, two ways side by side.
 
 1. **Device-resident cache**: a :class:`~errkit.datasets.CachedFaceDataset`
-   (written once by :func:`errkit.landmarks.prepare.prepare_dataset` from a
+   (written once by :func:`errkit.datasets.prepare.prepare_dataset` from a
    small :class:`~errkit.datasets.SyntheticCKPlusDataset` with the dataset's
    exact landmarks) is loaded whole onto the device; each batch is an index
    draw, a gather and errkit's batch augmentations
@@ -25,7 +25,13 @@ from typing import Dict, List, Optional
 
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
+from torchvision.transforms import v2
 
+from errkit.datasets import CachedFaceDataset, SyntheticCKPlusDataset, read_image
+from errkit.datasets.prepare import prepare_dataset
+from errkit.registry import TRANSFORMS
+
+from .memory import PeakMemory
 from .training import synchronize
 
 __all__ = ["build_face_cache", "DeviceFaceBank", "PlainFaceDataset", "run_data_benchmark",
@@ -61,9 +67,6 @@ def build_face_cache(root: os.PathLike, img_size: int, num_identities: int = 4,
         tuple: ``(cache_file, data_list)``: the cache path and the dataset's
         contract dicts (``img_path``, ``neutral_path``, ``gt_label`` ...).
     """
-    from errkit.datasets import SyntheticCKPlusDataset
-    from errkit.landmarks.prepare import prepare_dataset
-
     root = Path(root)
     dataset = SyntheticCKPlusDataset(
         data_root=str(root / "synthetic"), num_identities=num_identities,
@@ -133,8 +136,6 @@ class PlainFaceDataset(Dataset):
     """
 
     def __init__(self, data_list: List[dict], img_size: int) -> None:
-        from torchvision.transforms import v2
-
         self.items = [d for d in data_list if d.get("neutral_path")]
         self.transform = v2.Compose([
             v2.ToImage(),
@@ -148,8 +149,6 @@ class PlainFaceDataset(Dataset):
         return len(self.items)
 
     def __getitem__(self, idx: int):
-        from errkit.datasets.io import read_image
-
         info = self.items[idx]
         face, ref = self.transform(read_image(info["img_path"]), read_image(info["neutral_path"]))
         return face * 2 - 1, ref * 2 - 1, int(info["gt_label"])
@@ -197,11 +196,6 @@ def run_data_benchmark(img_size: int, batch_size: int, device, batches: int = 5,
         ``ms_per_batch`` ...), ``cached_over_plain`` and, with
         ``consumed_images_per_s``, ``supply_over_errnet_step`` per path.
     """
-    from errkit.datasets import CachedFaceDataset
-    from errkit.registry import TRANSFORMS
-
-    from .memory import PeakMemory
-
     device = torch.device(device)
     workers = min(4, os.cpu_count() or 1) if num_workers is None else int(num_workers)
     with tempfile.TemporaryDirectory(prefix="errkit_bench_") as tmp:

@@ -19,7 +19,12 @@ from typing import Callable, Dict, List, Tuple
 import torch
 from torch import nn
 
-from .training import BenchmarkSettings, image_channels, synchronize
+from errkit.apis.export import export_wrapper
+from errkit.config import load_config
+from errkit.registry import MODELS
+
+from .memory import PeakMemory
+from .training import ERRNET_CONFIG, BenchmarkSettings, image_channels, synchronize
 
 __all__ = ["InferOutputs", "trace_infer", "export_infer", "measure_runtime",
            "run_inference_benchmark"]
@@ -72,10 +77,6 @@ def trace_infer(model: nn.Module, example: torch.Tensor) -> torch.jit.ScriptModu
 
 
 def _export_module(model: nn.Module) -> Tuple[nn.Module, str]:
-    try:
-        from errkit.apis.export import export_wrapper
-    except ImportError:
-        return InferOutputs(model), "InferOutputs"
     return export_wrapper(model), "errkit.apis.export.export_wrapper"
 
 
@@ -115,11 +116,6 @@ def measure_runtime(fn: Callable[[torch.Tensor], object], img: torch.Tensor, ite
 
 
 def _build_model(settings: BenchmarkSettings) -> nn.Module:
-    from errkit.cli.common import load_config
-    from errkit.registry import MODELS
-
-    from .training import ERRNET_CONFIG
-
     torch.manual_seed(settings.seed)
     cfg = copy.deepcopy(load_config(ERRNET_CONFIG).model)
     cfg["encoder"]["model_name"] = settings.encoder
@@ -147,8 +143,6 @@ def run_inference_benchmark(settings: BenchmarkSettings, latency_iters: int = 20
         ``latency_b1`` and ``throughput`` dicts (see :func:`measure_runtime`),
         or ``skipped`` with the reason; ``notes``.
     """
-    from .memory import PeakMemory
-
     device = torch.device(settings.device)
     model = _build_model(settings)
     channels = image_channels(model)

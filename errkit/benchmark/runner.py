@@ -13,7 +13,10 @@ from typing import List, Optional, Sequence
 
 import torch
 
-from .training import BenchmarkSettings
+from .data import run_data_benchmark
+from .inference import run_inference_benchmark
+from .report import format_table, write_json
+from .training import BenchmarkSettings, run_training_benchmark
 
 __all__ = ["MODES", "CPU_DEFAULTS", "GPU_DEFAULTS", "parse_args", "settings_from_args",
            "run_benchmarks", "main"]
@@ -115,10 +118,6 @@ def run_benchmarks(settings: BenchmarkSettings, modes: Sequence[str],
         dict: ``settings``, ``environment``, ``modes``, ``seconds``, ``notes``
         and one entry per benchmark run (``train``, ``infer``, ``data``).
     """
-    from .data import run_data_benchmark
-    from .inference import run_inference_benchmark
-    from .training import run_training_benchmark
-
     modes = list(modes)
     memory = "memory" in modes
     results: dict = dict(settings=settings.to_dict(), environment=_environment(settings),
@@ -158,8 +157,6 @@ def run_benchmarks(settings: BenchmarkSettings, modes: Sequence[str],
 
 def main(argv: Optional[List[str]] = None) -> dict:
     """Entry point of ``tools/benchmark.py``: run, print the table, write JSON."""
-    from .report import format_table, write_json
-
     args = parse_args(argv)
     modes = parse_modes(args.modes)
     settings = settings_from_args(args)

@@ -18,8 +18,16 @@ from typing import Callable, Dict, Tuple
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+from mmengine.optim import build_optim_wrapper
+
+from errkit.config import load_config
+from errkit.engine.optimizers import MultiOptimWrapperConstructor
+from errkit.landmarks.mean_shape import canonical_landmarks
+from errkit.registry import MODELS
 
 from errkit.structures import FERDataSample
+
+from .memory import PeakMemory
 
 __all__ = ["BenchmarkSettings", "build_training_pair", "synthetic_batch", "time_steps",
            "count_train_step_flops", "run_training_benchmark", "image_channels", "ERRNET_CONFIG",
@@ -90,8 +98,6 @@ def synthetic_batch(batch_size: int, img_size: int, channels: int, num_classes: 
         dict: ``{'inputs': {'img', 'neutral': (B, C, S, S) uint8, 'landmarks',
         'neutral_landmarks': (B, 68, 2) float32}, 'data_samples': [FERDataSample]}``.
     """
-    from errkit.landmarks.mean_shape import canonical_landmarks
-
     gen = torch.Generator().manual_seed(seed)
     shape = (batch_size, channels, img_size, img_size)
     base = torch.as_tensor(canonical_landmarks(img_size), dtype=torch.float32)
@@ -135,12 +141,6 @@ def build_training_pair(settings: BenchmarkSettings) -> Dict[str, Tuple[torch.nn
         dict: ``{'errnet': (model, OptimWrapperDict), 'classifier': (model,
         OptimWrapper)}``.
     """
-    from mmengine.optim import build_optim_wrapper
-
-    from errkit.cli.common import load_config
-    from errkit.engine.optimizers import MultiOptimWrapperConstructor
-    from errkit.registry import MODELS
-
     device = torch.device(settings.device)
     torch.manual_seed(settings.seed)
     errnet_cfg = load_config(ERRNET_CONFIG)
@@ -226,8 +226,6 @@ def run_training_benchmark(settings: BenchmarkSettings, count_flops: bool = True
         ``classifier_over_errnet_images_per_s`` and, with FLOPs,
         ``errnet_over_classifier_tflops_per_s``.
     """
-    from .memory import PeakMemory
-
     device = torch.device(settings.device)
     pairs = build_training_pair(settings)
     results: Dict[str, dict] = {}

@@ -1,12 +1,15 @@
-"""What ``tools/*.py`` and the ``errkit`` command share: config resolution,
-argument merging and plugin switches."""
+"""What ``tools/*.py`` and the ``errkit`` command share: argument parsing and
+merging, config type checks and plugin switches.
+
+Config loading itself lives in :mod:`errkit.config` (its names are re-exported
+here for the tools).
+"""
 
 from __future__ import annotations
 
 import argparse
 import inspect
 import os
-import os.path as osp
 import sys
 import typing
 from typing import Any, Dict, List, Optional, Union
@@ -18,55 +21,18 @@ except ImportError:  # Python < 3.10
 
 from mmengine.config import Config, DictAction
 
-__all__ = ["ConfigNotFoundError", "ConfigValueError", "resolve_config", "load_config",
-           "check_config_types", "add_common_args", "apply_plugin_args", "fail"]
+from errkit import registry
+from errkit.config import ConfigNotFoundError, load_config, resolve_config, work_dir_for
+from errkit.plugin_manager import disable_plugins
 
-
-class ConfigNotFoundError(FileNotFoundError):
-    """A config path that is neither a file nor found in any plugin's config folder."""
+# ConfigNotFoundError, resolve_config, load_config and work_dir_for are importable
+# from here too; they are documented in errkit.config.
+__all__ = ["ConfigValueError", "check_config_types", "add_common_args", "apply_plugin_args",
+           "fail"]
 
 
 class ConfigValueError(ValueError):
     """Config values whose type contradicts the argument they are passed to."""
-
-
-def resolve_config(path: str) -> str:
-    """Find a config file by path, or relative to errkit's and plugins' config folders.
-
-    Args:
-        path (str): ``configs/errnet_ckplus.py``, ``errnet_ckplus.py`` or a path
-            relative to a folder contributed by ``errkit_config_paths``.
-
-    Returns:
-        str: An existing file path.
-
-    Raises:
-        ConfigNotFoundError: Nothing matches; the message lists where it looked.
-    """
-    if osp.isfile(path):
-        return path
-    from errkit.plugin_manager import get_config_paths
-
-    searched = []
-    for folder in get_config_paths():
-        for candidate in (path, path[len("configs/"):] if path.startswith("configs/") else None):
-            if candidate:
-                full = osp.join(folder, candidate)
-                searched.append(full)
-                if osp.isfile(full):
-                    return full
-    raise ConfigNotFoundError(
-        f"config file not found: {path}\nLooked in the current folder and in: "
-        + (", ".join(sorted({osp.dirname(s) for s in searched})) or "(no config folders)"))
-
-
-def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Resolve and load a config, apply ``--cfg-options``, force ``default_scope``."""
-    cfg = Config.fromfile(resolve_config(path))
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    cfg.setdefault("default_scope", "errkit")
-    return cfg
 
 
 def _annotations(func) -> Dict[str, Any]:
@@ -118,8 +84,6 @@ def _hint_name(hint: Any) -> str:
 
 def _find_class(name: str):
     """The class a config ``type`` names in errkit's registries (or their parents)."""
-    from errkit import registry
-
     for reg_name in registry.__all__:
         reg = getattr(registry, reg_name)
         lookup = getattr(reg, "lookup", None)
@@ -173,6 +137,8 @@ def check_config_types(cfg: Config) -> List[str]:
             for i, value in enumerate(node):
                 walk(value, f"{path}[{i}]")
 
+    # torch and mmengine's runner load in seconds: imported here, so that
+    # ``--help`` and argument errors answer at once.
     import torch.utils.data
     from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
@@ -206,8 +172,6 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 def apply_plugin_args(args: argparse.Namespace) -> None:
     """Apply ``--disable-plugin`` and the local rank before anything is built."""
-    from errkit.plugin_manager import disable_plugins
-
     disable_plugins(args.disable_plugin)
     if "LOCAL_RANK" not in os.environ:
         os.environ["LOCAL_RANK"] = str(args.local_rank)
@@ -217,15 +181,6 @@ def fail(message: str, code: int = 2) -> "None":
     """Print ``message`` to stderr and exit with ``code``."""
     print(f"errkit: error: {message}", file=sys.stderr)
     raise SystemExit(code)
-
-
-def work_dir_for(cfg: Config, args_work_dir: Optional[str], config_path: str) -> str:
-    """``--work-dir``, else the config's ``work_dir``, else ``work_dirs/<name>``."""
-    if args_work_dir:
-        return args_work_dir
-    if cfg.get("work_dir"):
-        return cfg.work_dir
-    return osp.join("work_dirs", osp.splitext(osp.basename(config_path))[0])
 
 
 def argv_or_sys(argv: Optional[List[str]]) -> List[str]:

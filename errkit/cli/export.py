@@ -12,15 +12,16 @@ import argparse
 import sys
 from typing import List, Optional
 
+from mmengine.config import DictAction
+
 from errkit.cli.common import ConfigNotFoundError, fail
+from errkit.plugin_manager import disable_plugins
 
 __all__ = ["parse_args", "main"]
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the ``errkit export`` flags."""
-    from mmengine.config import DictAction
-
     parser = argparse.ArgumentParser(prog="errkit export", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config", help="config file the checkpoint was trained with")
@@ -51,11 +52,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         int: 0 on success (errors exit with 2 and a message).
     """
     args = parse_args(argv)
-    from errkit.plugin_manager import disable_plugins
-
     disable_plugins(args.disable_plugin)
+    # After argument parsing, so that --help answers at once (these import torch).
     from errkit.apis.export import ExportError, export_model
-    from errkit.engine.checkpoint import CheckpointError
+    from errkit.utils.checkpoint import CheckpointError
 
     fmt = args.format or ("onnx" if args.out_file.lower().endswith(".onnx") else "torchscript")
     try:

@@ -16,8 +16,12 @@ import sys
 from typing import List, Optional, Sequence
 
 import numpy as np
+from mmengine.config import DictAction
 
 from errkit.cli.common import ConfigNotFoundError, fail
+from errkit.plugin_manager import disable_plugins
+from errkit.registry import UnknownComponentError
+from errkit.utils.atomic_io import atomic_open, atomic_write_json
 
 __all__ = ["parse_args", "collect_images", "render_figure", "main", "IMAGE_EXTENSIONS"]
 
@@ -44,17 +48,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="the images are aligned face crops: no detection, resize only")
     parser.add_argument("--batch-size", type=int, default=16, help="faces per forward pass")
     parser.add_argument("--no-figures", action="store_true", help="write results.json only")
-    parser.add_argument("--cfg-options", nargs="+", action=_dict_action(),
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction,
                         help="override config settings, e.g. model.num_classes=6")
     parser.add_argument("--disable-plugin", action="append", default=[], metavar="NAME",
                         help="do not load this plugin; repeatable")
     return parser.parse_args(argv)
-
-
-def _dict_action():
-    from mmengine.config import DictAction
-
-    return DictAction
 
 
 def collect_images(paths: Sequence[str]) -> List[str]:
@@ -99,11 +97,9 @@ def render_figure(result, classes: Sequence[str], out_file: str, title: str = ""
         out_file (str): The ``.png`` to write (atomically).
         title (str): Figure title. Defaults to ``''``.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # only to draw figures
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
-
-    from errkit.utils.atomic_io import atomic_open
 
     faces = list(result.faces)
     removal = any(face.neutral is not None for face in faces)
@@ -170,15 +166,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         image could not be read or analysed.
     """
     args = parse_args(argv)
-    from errkit.plugin_manager import disable_plugins
-
     disable_plugins(args.disable_plugin)
+    # After argument parsing, so that --help answers at once (these import torch).
     from errkit.apis.expression_remover import ExpressionRemover
-    from errkit.engine.checkpoint import CheckpointError
+    from errkit.utils.checkpoint import CheckpointError
     from errkit.landmarks.detectors import DetectorUnavailableError
-    from errkit.registry import UnknownComponentError
-    from errkit.utils.atomic_io import atomic_write_json
-
     detector = None if args.aligned else args.detector
     try:
         remover = ExpressionRemover(args.config, args.checkpoint, device=args.device,

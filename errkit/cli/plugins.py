@@ -6,6 +6,11 @@ import argparse
 import json
 from typing import List, Optional
 
+from errkit.cli.common import fail
+from errkit.plugin_manager import PluginError, disable_plugins, load_plugins
+from errkit.registry import ALL_REGISTRIES
+from errkit.version import PLUGIN_API_VERSION
+
 __all__ = ["parse_args", "format_plugins", "main"]
 
 
@@ -20,8 +25,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def format_plugins(plugins) -> str:
     """Render :class:`~errkit.plugin_manager.PluginInfo` records as text."""
-    from errkit.version import PLUGIN_API_VERSION
-
     lines = [f"errkit plugin API {PLUGIN_API_VERSION}"]
     for info in plugins:
         head = f"{info.distribution} {info.version}  [{info.name} = {info.value}]"
@@ -37,14 +40,10 @@ def format_plugins(plugins) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of ``errkit plugins``."""
     args = parse_args(argv)
-    from errkit.plugin_manager import PluginError, disable_plugins, load_plugins
-
     disable_plugins(args.disable_plugin)
     try:
-        plugins = load_plugins()
+        plugins = load_plugins(ALL_REGISTRIES)
     except PluginError as exc:
-        from errkit.cli.common import fail
-
         fail(str(exc))
     if args.json:
         print(json.dumps([dict(name=p.name, value=p.value, distribution=p.distribution,

@@ -8,6 +8,7 @@ from typing import List, Optional
 
 from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugin_args,
                                check_config_types, fail, load_config, work_dir_for)
+from errkit.utils.atomic_io import atomic_write_json
 
 __all__ = ["parse_args", "merge_args", "resolve_checkpoint", "main"]
 
@@ -66,10 +67,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
     """
     args = parse_args(argv)
     apply_plugin_args(args)
-    import errkit.engine  # noqa: F401  (allow-lists checkpoint globals)
-    from mmengine.runner import Runner
-
+    # After argument parsing, so that --help answers at once: the engine imports
+    # torch and mmengine's runner.
     from errkit.datasets.errors import DatasetNotFoundError
+    from errkit.engine import build_runner
 
     try:
         cfg = load_config(args.config, args.cfg_options)
@@ -80,13 +81,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if problems:
         fail(f"config {args.config} has values of the wrong type:\n  " + "\n  ".join(problems))
     try:
-        runner = Runner.from_cfg(cfg)
+        runner = build_runner(cfg)
         metrics = runner.test()
     except DatasetNotFoundError as exc:
         fail(str(exc))
     if args.out:
-        from errkit.utils.atomic_io import atomic_write_json
-
         atomic_write_json(args.out, metrics)
     return metrics
 

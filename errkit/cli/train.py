@@ -7,9 +7,15 @@ import argparse
 import sys
 from typing import List, Optional
 
+import torch
+import torch.distributed as dist
+
 from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugin_args,
                                check_config_types, fail, load_config, work_dir_for)
-from errkit.engine.checkpoint import find_resumable_checkpoint
+from errkit.datasets.errors import DatasetNotFoundError
+from errkit.engine import build_runner, find_resumable_checkpoint
+from errkit.engine.nan_guard import NonFiniteLossError
+from errkit.registry import MODELS, UnknownComponentError
 
 __all__ = ["parse_args", "merge_args", "main"]
 
@@ -54,8 +60,6 @@ def merge_args(cfg, args: argparse.Namespace):
         cfg.resume = True
         cfg.load_from = args.resume
     if args.amp:
-        import torch
-
         wrapper = cfg.optim_wrapper
         dtype = "bfloat16" if (not torch.cuda.is_available()
                                or torch.cuda.is_bf16_supported()) else "float16"
@@ -80,9 +84,6 @@ def _init_cpu_process_group() -> None:
     mmengine's launcher always calls ``torch.cuda.set_device``; it skips its own
     initialisation when a process group exists, so CPU runs start one here.
     """
-    import torch
-    import torch.distributed as dist
-
     if not torch.cuda.is_available() and not dist.is_initialized():
         dist.init_process_group(backend="gloo")
 
@@ -97,13 +98,6 @@ def main(argv: Optional[List[str]] = None) -> None:
     """
     args = parse_args(argv)
     apply_plugin_args(args)
-    import errkit.engine  # noqa: F401  (allow-lists checkpoint globals)
-    from mmengine.runner import Runner
-
-    from errkit.datasets.errors import DatasetNotFoundError
-    from errkit.engine.nan_guard import NonFiniteLossError
-    from errkit.registry import MODELS, UnknownComponentError
-
     try:
         cfg = load_config(args.config, args.cfg_options)
         if isinstance(cfg.get("model"), dict) and isinstance(cfg.model.get("type"), str):
@@ -117,7 +111,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     try:
         if cfg.launcher == "pytorch":
             _init_cpu_process_group()
-        runner = Runner.from_cfg(cfg)
+        runner = build_runner(cfg)
         runner.train()
     except (DatasetNotFoundError, UnknownComponentError) as exc:
         fail(str(exc))

@@ -1,10 +1,15 @@
-"""Facial-expression datasets, splits, transforms and batch augmentations."""
+"""Facial-expression datasets, splits, transforms and batch augmentations.
+
+:func:`write_ckplus_sequence` (the CK+ layout writer) lives in
+:mod:`errkit.synthetic.ckplus_writer`, below the datasets, and is re-exported here.
+"""
+
+from errkit.synthetic.ckplus_writer import write_ckplus_sequence
 
 from . import batch_augments, transforms
 from .base_fer_dataset import BaseFERDataset
 from .cached_face_dataset import CachedFaceDataset
 from .ckplus_dataset import CKPlusDataset
-from .ckplus_writer import write_ckplus_sequence
 from .io import (DataFileError, ImageTooLargeError, read_emotion_file, read_image,
                  read_landmarks_file)
 from .kfold import select_fold_indices, subject_kfold

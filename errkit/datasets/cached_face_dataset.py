@@ -16,7 +16,7 @@ __all__ = ["CachedFaceDataset"]
 
 @DATASETS.register_module()
 class CachedFaceDataset(BaseFERDataset):
-    """A dataset prepared by :func:`errkit.landmarks.prepare.prepare_dataset`.
+    """A dataset prepared by :func:`errkit.datasets.prepare.prepare_dataset`.
 
     The cache (see :mod:`errkit.landmarks.face_cache`) holds aligned
     ``size x size`` faces, their neutral references and landmarks, so no image

@@ -10,7 +10,7 @@ import numpy as np
 
 from errkit.registry import DATASETS
 
-from . import ckplus_writer as layout
+from errkit.synthetic import ckplus_writer as layout
 from .base_fer_dataset import BaseFERDataset
 from .errors import DatasetNotFoundError
 from .file_listing import claim_folders, folder_key, scan_folder

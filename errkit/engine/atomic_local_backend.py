@@ -3,10 +3,9 @@
 mmengine's :class:`~mmengine.fileio.LocalBackend` opens the final path and
 writes into it, so a process killed mid-write leaves a truncated file under the
 final name (for checkpoints: an ``epoch_N.pth`` that ``--resume`` then picks).
-:class:`AtomicLocalBackend` writes into a temporary file in the same folder,
-flushes and ``fsync``\\ s it, renames it over the final path with
-:func:`os.replace` and ``fsync``\\ s the folder: a reader (or a resumed run)
-sees the old file or the complete new one, never a part.
+:class:`AtomicLocalBackend` writes through errkit's one atomic writer,
+:func:`errkit.utils.atomic_io.atomic_open`: a reader (or a resumed run) sees
+the old file or the complete new one, never a part.
 
 The backend is registered in mmengine's file-backend registry under
 :data:`ATOMIC_BACKEND` when this module is imported; it is chosen per use with
@@ -16,62 +15,19 @@ The backend is registered in mmengine's file-backend registry under
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
 from pathlib import Path
 from typing import List, Union
 
 from mmengine.fileio import LocalBackend, register_backend
 
-from errkit.utils.atomic_io import atomic_open
+from errkit.utils.atomic_io import TEMP_FILE_PATTERN, atomic_write_bytes, fsync_folder
 
 __all__ = ["ATOMIC_BACKEND", "AtomicLocalBackend", "atomic_write_bytes", "fsync_folder",
            "stale_temp_files"]
 
 #: Name of :class:`AtomicLocalBackend` in mmengine's file-backend registry.
 ATOMIC_BACKEND = "errkit_atomic_local"
-
-#: Temporary files of :func:`errkit.utils.atomic_io.atomic_open`: ``.<name>.<random>.tmp``.
-_TEMP_RE = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp$")
-
-
-def fsync_folder(folder: Union[str, Path]) -> None:
-    """``fsync`` a folder so that a rename inside it survives a power loss.
-
-    A no-op where folders cannot be opened (Windows).
-    """
-    with contextlib.suppress(OSError):
-        fd = os.open(str(folder), os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _default_file_mode() -> int:
-    """``0o666`` less the process umask: the mode ``open()`` would give a new file."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def atomic_write_bytes(path: Union[str, Path], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically and durably.
-
-    The file gets the permissions a plain ``open(path, 'wb')`` would give it
-    (temporary files are created private).
-
-    Args:
-        path (str | Path): The final file; its folder is created.
-        data (bytes): The content.
-    """
-    path = os.fspath(path)
-    with atomic_open(path, "wb") as f:
-        with contextlib.suppress(OSError, AttributeError):
-            os.fchmod(f.fileno(), _default_file_mode())
-        f.write(data)
-    fsync_folder(os.path.dirname(os.path.abspath(path)))
 
 
 def stale_temp_files(folder: Union[str, Path], suffixes=(".pth", "last_checkpoint")) -> List[str]:
@@ -89,7 +45,7 @@ def stale_temp_files(folder: Union[str, Path], suffixes=(".pth", "last_checkpoin
         return []
     found = []
     for name in os.listdir(folder):
-        if _TEMP_RE.match(name):
+        if TEMP_FILE_PATTERN.match(name):
             final = name[1:].rsplit(".", 2)[0]
             if final.endswith(tuple(suffixes)):
                 found.append(os.path.join(folder, name))

@@ -1,6 +1,6 @@
 """The prepared-face cache: one ``.npz`` file of aligned faces per dataset.
 
-:func:`errkit.landmarks.prepare.prepare_dataset` writes it,
+:func:`errkit.datasets.prepare.prepare_dataset` writes it,
 :class:`errkit.datasets.CachedFaceDataset` reads it. The file holds plain
 arrays only (no pickles), so loading it runs no code:
 
@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, Sequence, Tuple, Union
 
 import numpy as np
+
+from errkit.utils.atomic_io import atomic_open
 
 __all__ = ["FaceCache", "FaceCacheError", "save_face_cache", "load_face_cache",
            "write_atomically", "CACHE_FORMAT_VERSION"]
@@ -174,11 +176,7 @@ class FaceCache:
 
 
 def write_atomically(path: PathLike, write: Callable[[IO], None], binary: bool = True) -> Path:
-    """Write a file through a temporary sibling and :func:`os.replace`.
-
-    Readers see the old file or the complete new one, never a partial write;
-    on failure the temporary file is removed. The new file gets the usual
-    permissions (``0o666`` less the umask).
+    """Deprecated: use :func:`errkit.utils.atomic_io.atomic_open`.
 
     Args:
         path (str | PathLike): Target file; its folder is created.
@@ -188,25 +186,15 @@ def write_atomically(path: PathLike, write: Callable[[IO], None], binary: bool =
     Returns:
         Path: ``path``.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as handle:
-            write(handle)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    warnings.warn("errkit.landmarks.face_cache.write_atomically is deprecated; use "
+                  "errkit.utils.atomic_io.atomic_open", FutureWarning, stacklevel=2)
+    with atomic_open(path, "wb" if binary else "w") as handle:
+        write(handle)
+    return Path(path)
 
 
 def save_face_cache(cache: FaceCache, path: PathLike, compress: bool = True) -> Path:
-    """Write ``cache`` atomically (temporary file, then :func:`os.replace`).
+    """Write ``cache`` atomically (:func:`errkit.utils.atomic_io.atomic_open`).
 
     Args:
         cache (FaceCache): The arrays; validated first.
@@ -223,7 +211,9 @@ def save_face_cache(cache: FaceCache, path: PathLike, compress: bool = True) -> 
     meta = dict(cache.meta, format_version=CACHE_FORMAT_VERSION)
     arrays["meta"] = np.asarray(json.dumps(meta, sort_keys=True))
     savez = np.savez_compressed if compress else np.savez
-    return write_atomically(path, lambda handle: savez(handle, **arrays))
+    with atomic_open(path, "wb") as handle:
+        savez(handle, **arrays)
+    return path
 
 
 def load_face_cache(path: PathLike) -> FaceCache:

@@ -3,8 +3,11 @@
 Random identities (:mod:`~errkit.synthetic.identity`) perform FACS-based
 expression prototypes (:mod:`~errkit.synthetic.expressions`), drawn by
 :class:`~errkit.synthetic.renderer.FaceRenderer` and written in the CK+ layout
-by :func:`~errkit.synthetic.generator.generate_synthetic_ckplus`.
+by :func:`~errkit.synthetic.generator.generate_synthetic_ckplus` through
+:func:`~errkit.synthetic.ckplus_writer.write_ckplus_sequence`, the writer of the
+CK+ on-disk layout (which :class:`~errkit.datasets.CKPlusDataset` reads).
 """
+from errkit.synthetic.ckplus_writer import write_ckplus_sequence
 from errkit.synthetic.expressions import (ACTION_UNITS, EXPRESSIONS, PROTOTYPES, UNILATERAL,
                                           ExpressionStyle, action_unit_field,
                                           expression_displacement, sample_expression_style)
@@ -19,5 +22,5 @@ __all__ = [
     'action_unit_field', 'expression_displacement', 'sample_expression_style',
     'GENERATOR_VERSION', 'META_FILE', 'SyntheticFaceConfig', 'generate_synthetic_ckplus',
     'ramp', 'render_identity', 'HAIR_STYLES', 'FaceIdentity', 'sample_face_shape',
-    'sample_identity', 'FaceRenderer', 'catmull_rom',
+    'sample_identity', 'FaceRenderer', 'catmull_rom', 'write_ckplus_sequence',
 ]

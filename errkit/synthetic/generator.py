@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Tuple, Union
 
 import numpy as np
+from tqdm import tqdm
 
+from errkit.synthetic.ckplus_writer import write_ckplus_sequence
 from errkit.synthetic.expressions import EXPRESSIONS, expression_displacement
 from errkit.synthetic.identity import sample_identity
 from errkit.synthetic.renderer import FaceRenderer
@@ -209,8 +211,6 @@ def generate_synthetic_ckplus(root: Union[str, os.PathLike],
     Raises:
         FileExistsError: ``root`` holds something other than a synthetic set.
     """
-    from errkit.datasets.ckplus_writer import write_ckplus_sequence
-
     root = Path(root).expanduser()
     digest = config.digest()
     meta = _read_meta(root)
@@ -226,7 +226,6 @@ def generate_synthetic_ckplus(root: Union[str, os.PathLike],
         tmp.mkdir()
         indices = range(config.num_identities)
         if progress:
-            from tqdm import tqdm
             indices = tqdm(indices, desc=f'synthetic faces -> {root}', unit='identity')
         # Files are written by a few threads (the writer syncs every file to
         # disk, which waits on I/O, not on the CPU) while this thread draws.

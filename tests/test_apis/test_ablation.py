@@ -15,6 +15,7 @@ from mmengine.config import Config
 
 from errkit.apis import AblationError, format_ablation_markdown, run_ablation
 from errkit.apis import ablation as ablation_module
+from errkit.apis.experiment import ExperimentError
 from errkit.apis.kfold import FOLD_RESULT
 from tests.helpers import write_bar_ckplus
 
@@ -41,8 +42,9 @@ class FakeWorker:
         self.calls, self.active, self.max_active = [], 0, 0
         self.lock = threading.Lock()
 
-    def __call__(self, config_file, fold, num_folds, resume, launcher, experiment_name,
-                 num_threads=None, log_file=None):
+    def __call__(self, spec):
+        config_file, fold, num_folds = spec.config_file, spec.fold, spec.num_folds
+        resume, num_threads, log_file = spec.resume, spec.num_threads, spec.log_file
         work_dir = os.path.dirname(config_file)
         name = os.path.basename(work_dir)
         with self.lock:
@@ -53,7 +55,7 @@ class FakeWorker:
         try:
             time.sleep(self.delay)
             if name in self.fail:
-                raise ablation_module.KFoldError(f"fold {fold} failed (exit code 1)")
+                raise ExperimentError(f"fold {fold} failed (exit code 1)")
             text = Path(config_file).read_text()
             with open(os.path.join(work_dir, FOLD_RESULT), "w") as f:
                 json.dump({"fold": fold, "num_folds": num_folds, "metrics": self.metrics[name],
@@ -68,7 +70,7 @@ class FakeWorker:
 def fake(monkeypatch):
     def install(*args, **kwargs):
         worker = FakeWorker(*args, **kwargs)
-        monkeypatch.setattr(ablation_module, "_run_fold_process", worker)
+        monkeypatch.setattr(ablation_module, "run_in_subprocess", worker)
         return worker
     return install
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from errkit.datasets.ckplus_writer import write_ckplus_sequence
+from errkit.synthetic.ckplus_writer import write_ckplus_sequence
 
 FACE_SIZE = (12, 10)  # (H, W) of every fixture image
 

@@ -8,7 +8,7 @@ import torch
 
 from errkit.datasets import CKPlusDataset, DataFileError
 from errkit.datasets.ckplus_dataset import CKPLUS_CLASSES_6, CKPLUS_CLASSES_7
-from errkit.datasets.ckplus_writer import write_ckplus_sequence
+from errkit.synthetic.ckplus_writer import write_ckplus_sequence
 from errkit.registry import DATASETS
 from errkit.structures import FERDataSample
 

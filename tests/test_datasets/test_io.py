@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from errkit.datasets.ckplus_writer import (format_emotion, format_landmarks, frame_stem,
+from errkit.synthetic.ckplus_writer import (format_emotion, format_landmarks, frame_stem,
                                           write_ckplus_sequence)
 from errkit.datasets.io import (DataFileError, read_emotion_file, read_image,
                                 read_landmarks_file)

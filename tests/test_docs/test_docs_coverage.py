@@ -14,7 +14,7 @@ from errkit.registry import ALL_REGISTRIES
 REPO = Path(__file__).resolve().parents[2]
 SNAPSHOT = Path(__file__).with_name("api_surface.txt")
 PUBLIC_MODULES = [
-    "errkit", "errkit.registry", "errkit.plugin_manager", "errkit.structures",
+    "errkit", "errkit.config", "errkit.registry", "errkit.plugin_manager", "errkit.structures",
     "errkit.datasets", "errkit.datasets.transforms", "errkit.datasets.batch_augments",
     "errkit.landmarks", "errkit.landmarks.detectors", "errkit.models",
     "errkit.models.encoders", "errkit.models.decoders", "errkit.models.discriminators",

@@ -83,7 +83,7 @@ def test_interrupted_regeneration_keeps_the_old_set(tmp_path, monkeypatch):
     root = tmp_path / 'synthetic'
     generate_synthetic_ckplus(root, SyntheticFaceConfig(**TINY), progress=False)
     before = _files(root)
-    from errkit.datasets import ckplus_writer
+    from errkit.synthetic import ckplus_writer
     calls = []
 
     def write_then_fail(*args, **kwargs):
@@ -92,7 +92,7 @@ def test_interrupted_regeneration_keeps_the_old_set(tmp_path, monkeypatch):
             raise OSError('disk full')
         return ckplus_writer.write_ckplus_sequence(*args, **kwargs)
 
-    monkeypatch.setattr(ckplus_writer, 'write_ckplus_sequence', write_then_fail)
+    monkeypatch.setattr(generator_module, 'write_ckplus_sequence', write_then_fail)
     with pytest.raises(OSError, match='disk full'):
         generate_synthetic_ckplus(root, SyntheticFaceConfig(seed=5, **TINY), progress=False)
     assert _files(root) == before

@@ -6,9 +6,11 @@ import os
 import os.path as osp
 from typing import Optional, Sequence
 
+import cv2
 from mmengine.hooks import Hook
 
 from errkit.registry import HOOKS
+from errkit.utils.atomic_io import atomic_open
 from errkit.visualization.residual_grid import residual_grid, residual_row
 
 __all__ = ["ResidualVisualizationHook"]
@@ -65,10 +67,6 @@ class ResidualVisualizationHook(Hook):
             return
         out_dir = self.test_out_dir
         os.makedirs(out_dir, exist_ok=True)
-        import cv2
-
-        from errkit.utils.atomic_io import atomic_open
-
         for i, sample in enumerate(outputs):
             row = self._row(sample)
             if row is None:

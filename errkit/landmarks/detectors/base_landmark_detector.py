@@ -7,6 +7,8 @@ from typing import List, Optional, Union
 
 import numpy as np
 
+from errkit.registry import LANDMARK_DETECTORS
+
 __all__ = ["BaseLandmarkDetector", "DetectorUnavailableError", "build_landmark_detector"]
 
 #: Number of points of the iBUG 300-W layout every detector returns.
@@ -148,8 +150,6 @@ def build_landmark_detector(
         >>> build_landmark_detector('PrecomputedLandmarks')
         PrecomputedLandmarks(fallback=None)
     """
-    from errkit.registry import LANDMARK_DETECTORS
-
     if isinstance(cfg, BaseLandmarkDetector):
         return cfg
     if isinstance(cfg, str):

@@ -32,6 +32,7 @@ from errkit.landmarks.detectors.base_landmark_detector import (
     DetectorUnavailableError,
 )
 from errkit.registry import LANDMARK_DETECTORS
+from errkit.utils.checkpoint import CheckpointError, safe_load, state_dict_from_checkpoint
 
 __all__ = ["FANLandmarkDetector", "FAN_WEIGHTS_ENV", "SFD_WEIGHTS_ENV", "DLIB_CNN_WEIGHTS_ENV"]
 
@@ -90,16 +91,17 @@ def _resolve(
 
 def _load_checkpoint(path: Path, what: str) -> Dict[str, torch.Tensor]:
     try:
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many kinds for a broken file
+        checkpoint = safe_load(str(path))
+    except CheckpointError as exc:
         raise DetectorUnavailableError(
-            f"{what}: {path} is not a readable PyTorch checkpoint ({type(exc).__name__}: {exc})"
-        ) from exc
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+            f"{what}: {path} is not a readable PyTorch checkpoint ({exc})") from exc
+    try:
+        state = state_dict_from_checkpoint(checkpoint, str(path), keys=("state_dict",))
+    except CheckpointError:
+        state = None
+    if state is None or not all(torch.is_tensor(v) for v in state.values()):
         raise DetectorUnavailableError(f"{what}: {path} does not hold a state dict of tensors")
-    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
+    return state
 
 
 def _load_into(module: torch.nn.Module, path: Path, what: str) -> None:

@@ -12,6 +12,7 @@ from mmengine.model import BaseModel
 from errkit.engine.nan_guard import check_finite, check_nan_policy, current_iteration, skip_update
 from errkit.registry import MODELS
 from errkit.structures import FERDataSample
+from errkit.utils.checkpoint import load_backbone_weights
 
 
 @MODELS.register_module()
@@ -62,8 +63,6 @@ class TimmClassifier(BaseModel):
         self.backbone = timm.create_model(model_name, pretrained=False, num_classes=num_classes,
                                           in_chans=in_channels, drop_rate=drop_rate)
         if pretrained is not None:
-            from errkit.engine.checkpoint import load_backbone_weights
-
             load_backbone_weights(self.backbone, pretrained, skip_classifier=True)
         self.num_classes = num_classes
         self.label_smoothing = label_smoothing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Dict, Tuple
 
 import torch
@@ -113,8 +114,6 @@ class BaseResidual(nn.Module):
             ValueError: A name is not a field of
                 :class:`~errkit.models.residuals.ResidualContext`.
         """
-        from dataclasses import fields
-
         known = {f.name for f in fields(ResidualContext)}
         unknown = [name for name in cls.needs_at_inference if name not in known]
         if unknown:

@@ -11,7 +11,7 @@ from errkit.datasets.cached_face_dataset import CachedFaceDataset
 from errkit.landmarks.detectors import BaseLandmarkDetector, PrecomputedLandmarks
 from errkit.landmarks.face_cache import load_face_cache
 from errkit.landmarks.mean_shape import canonical_landmarks, eye_centres
-from errkit.landmarks.prepare import prepare_dataset, sidecar_paths
+from errkit.datasets.prepare import prepare_dataset, sidecar_paths
 
 pytest.importorskip("dlib")
 from errkit.landmarks.detectors import DlibLandmarkDetector  # noqa: E402

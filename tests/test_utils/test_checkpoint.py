@@ -10,7 +10,8 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer
 
-from errkit.engine.checkpoint import CheckpointError, restricted_getattr, safe_load
+from errkit.utils.checkpoint import (CheckpointError, load_backbone_weights, restricted_getattr,
+                                     safe_load, state_dict_from_checkpoint)
 
 
 class _RunsCode:
@@ -72,3 +73,28 @@ def test_truncated_or_garbage_file_is_a_clear_error(tmp_path, content):
 def test_missing_file(tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
         safe_load(str(tmp_path / "nope.pth"))
+
+
+@pytest.mark.parametrize("checkpoint", [
+    {"meta": {"epoch": 3}, "state_dict": {"fc.weight": 1}, "message_hub": {}},  # mmengine
+    {"model": {"fc.weight": 1}, "optimizer": {}},  # timm's train.py
+    {"state_dict_ema": {"fc.weight": 1}},
+    {"fc.weight": 1},  # a bare state dict
+    {"state_dict": {"module.fc.weight": 1}},  # saved from DistributedDataParallel
+])
+def test_one_function_finds_the_state_dict_of_every_layout(checkpoint):
+    assert state_dict_from_checkpoint(checkpoint) == {"fc.weight": 1}
+
+
+def test_a_checkpoint_that_is_no_dict_is_named(tmp_path):
+    with pytest.raises(CheckpointError, match="w.pth holds a list, not a checkpoint dict"):
+        state_dict_from_checkpoint([1, 2], "w.pth")
+
+
+def test_backbone_weights_load_from_a_ddp_checkpoint(tmp_path):
+    source, target = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    path = tmp_path / "ddp.pth"
+    torch.save({"state_dict": {f"module.{k}": v for k, v in source.state_dict().items()}}, path)
+    report = load_backbone_weights(target, str(path))
+    assert report == {"missing": [], "unexpected": []}
+    assert torch.equal(target.weight, source.weight)
