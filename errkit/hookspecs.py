@@ -55,7 +55,8 @@ def errkit_register_components(registries) -> None:
         registries (errkit.plugin_manager.PluginRegistries): One attribute per
             registry (``models``, ``encoders``, ``residuals``, ``losses``,
             ``heads``, ``landmark_detectors``, ``datasets``, ``transforms``,
-            ``metrics``, ``hooks``, ``optim_wrapper_constructors``, ``visualizers``, ``vis_backends``), each with
+            ``metrics``, ``hooks``, ``optim_wrappers``, ``optim_wrapper_constructors``, ``visualizers``,
+            ``vis_backends``), each with
             ``register_module(name=None, force=False, module=None)`` as in
             mmengine. A name that another plugin already registered is an error
             naming both plugins unless ``force=True`` is given.

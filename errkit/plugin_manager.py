@@ -165,7 +165,7 @@ class PluginRegistries:
     """The object handed to :func:`errkit_register_components`.
 
     Each attribute (``models``, ``encoders``, ``residuals``, ``losses``, ``heads``,
-    ``landmark_detectors``, ``datasets``, ``transforms``, ``metrics``, ``hooks``, ``optim_wrapper_constructors``,
+    ``landmark_detectors``, ``datasets``, ``transforms``, ``metrics``, ``hooks``, ``optim_wrappers``, ``optim_wrapper_constructors``,
     ``visualizers``, ``vis_backends``) offers ``register_module`` as in mmengine.
     """
 

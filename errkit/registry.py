@@ -26,9 +26,10 @@ Registries:
   ``DATASETS`` and ``TRANSFORMS`` (per-sample transforms and GPU batch
   augmentations).
 - Evaluation (child of mmengine's ``METRICS``): ``METRICS``.
-- Engine (children of mmengine's ``HOOKS`` and ``OPTIM_WRAPPER_CONSTRUCTORS``):
-  ``HOOKS`` and ``OPTIM_WRAPPER_CONSTRUCTORS`` (one optimizer per sub-network
-  for GAN training).
+- Engine (children of mmengine's ``HOOKS``, ``OPTIM_WRAPPERS`` and
+  ``OPTIM_WRAPPER_CONSTRUCTORS``): ``HOOKS``, ``OPTIM_WRAPPERS`` (optimizer
+  wrappers with a NaN/Inf policy) and ``OPTIM_WRAPPER_CONSTRUCTORS`` (one
+  optimizer per group of sub-networks for GAN training).
 - Visualisation (children of mmengine's ``VISUALIZERS`` and ``VISBACKENDS``):
   ``VISUALIZERS`` and ``VISBACKENDS``.
 
@@ -47,6 +48,7 @@ from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
@@ -66,6 +68,7 @@ __all__ = [
     "METRICS",
     "HOOKS",
     "OPTIM_WRAPPER_CONSTRUCTORS",
+    "OPTIM_WRAPPERS",
     "VISUALIZERS",
     "VISBACKENDS",
     "ALL_REGISTRIES",
@@ -265,6 +268,10 @@ OPTIM_WRAPPER_CONSTRUCTORS = _child(
     "optim_wrapper_constructor", MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, "errkit",
     ["errkit.engine.optimizers"])
 
+# Optimizer wrappers (stop or skip an update whose loss is NaN or infinite).
+OPTIM_WRAPPERS = _child("optim_wrapper", MMENGINE_OPTIM_WRAPPERS, "errkit",
+                        ["errkit.engine.optimizers"])
+
 # Visualizers and their storage backends.
 VISUALIZERS = _child("visualizer", MMENGINE_VISUALIZERS, "errkit", ["errkit.visualization"])
 VISBACKENDS = _child("vis_backend", MMENGINE_VISBACKENDS, "errkit", ["errkit.visualization"])
@@ -282,6 +289,7 @@ ALL_REGISTRIES: Dict[str, ErrkitRegistry] = {
     "metrics": METRICS,
     "hooks": HOOKS,
     "optim_wrapper_constructors": OPTIM_WRAPPER_CONSTRUCTORS,
+    "optim_wrappers": OPTIM_WRAPPERS,
     "visualizers": VISUALIZERS,
     "vis_backends": VISBACKENDS,
 }

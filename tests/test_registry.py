@@ -24,6 +24,7 @@ EXPECTED = {
     "HOOKS": (reg.HOOKS, mmreg.HOOKS, ["errkit.engine.hooks"]),
     "OPTIM_WRAPPER_CONSTRUCTORS": (reg.OPTIM_WRAPPER_CONSTRUCTORS,
                                    mmreg.OPTIM_WRAPPER_CONSTRUCTORS, ["errkit.engine.optimizers"]),
+    "OPTIM_WRAPPERS": (reg.OPTIM_WRAPPERS, mmreg.OPTIM_WRAPPERS, ["errkit.engine.optimizers"]),
     "VISUALIZERS": (reg.VISUALIZERS, mmreg.VISUALIZERS, ["errkit.visualization"]),
     "VISBACKENDS": (reg.VISBACKENDS, mmreg.VISBACKENDS, ["errkit.visualization"]),
 }
@@ -68,6 +69,17 @@ def test_mmengine_root_finds_errkit_scope():
 def test_build_builtins_from_config(registry, cfg):
     obj = registry.build(cfg)
     assert type(obj).__name__ == cfg["type"]
+
+
+def test_mmengine_builds_errkit_optim_wrappers_in_errkit_scope():
+    # mmengine's DefaultOptimWrapperConstructor builds with the root registry.
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+
+    with DefaultScope.overwrite_default_scope("errkit"):
+        wrapper = build_optim_wrapper(torch.nn.Linear(2, 1), dict(
+            type="NaNGuardOptimWrapper", nan_policy="skip", optimizer=dict(type="SGD", lr=0.1)))
+    assert type(wrapper).__name__ == "NaNGuardOptimWrapper" and wrapper.nan_policy == "skip"
 
 
 def test_unknown_type_names_registry_and_suggests():

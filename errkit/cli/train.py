@@ -56,16 +56,18 @@ def merge_args(cfg, args: argparse.Namespace):
     if args.amp:
         import torch
 
+        from errkit.engine.optimizers import amp_variant
+
         wrapper = cfg.optim_wrapper
         dtype = "bfloat16" if (not torch.cuda.is_available()
                                or torch.cuda.is_bf16_supported()) else "float16"
         if wrapper.get("constructor") == "MultiOptimWrapperConstructor":
             for key, sub in wrapper.items():
                 if isinstance(sub, dict) and "optimizer" in sub:
-                    sub["type"] = "AmpOptimWrapper"
+                    sub["type"] = amp_variant(sub.get("type", "OptimWrapper"))
                     sub["dtype"] = dtype
         else:
-            wrapper["type"] = "AmpOptimWrapper"
+            wrapper["type"] = amp_variant(wrapper.get("type", "OptimWrapper"))
             wrapper["dtype"] = dtype
     if args.no_validate:
         cfg.val_cfg = None
