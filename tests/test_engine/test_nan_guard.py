@@ -213,7 +213,8 @@ class _BatchNormNet(nn.Module):
         self.bn = nn.BatchNorm2d(4)
 
     def forward(self, x):
-        return self.bn(self.conv(x)).mean()
+        features = self.conv(x)
+        return (self.bn(features) + features).mean()
 
 
 def _state(module):
@@ -298,3 +299,34 @@ def test_errnet_skipped_generator_update_leaves_generator_and_recognizer_untouch
     model.train_step(make_batch(seed=1), optim)  # the next update is applied
     after = _state(model.generator)
     assert any(not torch.equal(after[k], before["generator"][k]) for k in after)
+
+
+@pytest.mark.filterwarnings("ignore:.*GradScaler.*")
+def test_amp_variant_keeps_autocast_and_the_policy(monkeypatch):
+    """NaNGuardAmpOptimWrapper composes the policy with mmengine's AMP wrapper.
+
+    mmengine's AmpOptimWrapper refuses to be built without a GPU; its device check
+    is patched (the only mock) so that the wrapper runs with CPU bfloat16 autocast.
+    """
+    import mmengine.optim.optimizer.amp_optimizer_wrapper as amp_module
+
+    from errkit.engine.optimizers import NaNGuardAmpOptimWrapper
+
+    monkeypatch.setattr(amp_module, "is_cuda_available", lambda: True)
+    torch.manual_seed(0)
+    net = _BatchNormNet().train()
+    wrapper = OPTIM_WRAPPERS.build(dict(
+        type="NaNGuardAmpOptimWrapper", dtype="bfloat16", nan_policy="skip",
+        optimizer=torch.optim.SGD(net.parameters(), lr=0.1)))
+    assert isinstance(wrapper, NaNGuardAmpOptimWrapper)
+    before = _state(net)
+    with wrapper.optim_context(net):
+        assert net.conv(torch.randn(1, 1, 8, 8)).dtype == torch.bfloat16  # autocast is on
+        loss = net(torch.randn(2, 1, 8, 8)).float() * float("nan")
+    wrapper.update_params(loss)
+    after = _state(net)
+    assert wrapper.skipped_updates == 1 and all(torch.equal(after[k], before[k]) for k in before)
+    with wrapper.optim_context(net):
+        loss = net(torch.randn(2, 1, 8, 8)).float()
+    wrapper.update_params(loss)
+    assert not torch.equal(net.conv.weight, before["conv.weight"])
