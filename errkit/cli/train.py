@@ -15,6 +15,7 @@ from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugi
 from errkit.datasets.errors import DatasetNotFoundError
 from errkit.engine import build_runner, find_resumable_checkpoint
 from errkit.engine.nan_guard import NonFiniteLossError
+from errkit.engine.optimizers import amp_variant
 from errkit.registry import MODELS, UnknownComponentError
 
 __all__ = ["parse_args", "merge_args", "main"]
@@ -66,10 +67,10 @@ def merge_args(cfg, args: argparse.Namespace):
         if wrapper.get("constructor") == "MultiOptimWrapperConstructor":
             for key, sub in wrapper.items():
                 if isinstance(sub, dict) and "optimizer" in sub:
-                    sub["type"] = "AmpOptimWrapper"
+                    sub["type"] = amp_variant(sub.get("type", "OptimWrapper"))
                     sub["dtype"] = dtype
         else:
-            wrapper["type"] = "AmpOptimWrapper"
+            wrapper["type"] = amp_variant(wrapper.get("type", "OptimWrapper"))
             wrapper["dtype"] = dtype
     if args.no_validate:
         cfg.val_cfg = None
