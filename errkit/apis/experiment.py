@@ -43,6 +43,8 @@ import errkit
 from errkit.datasets.errors import DatasetNotFoundError
 from errkit.engine import build_runner, find_resumable_checkpoint
 from errkit.utils.atomic_io import atomic_write_json
+from errkit.utils.checkpoint import CheckpointError
+from errkit.utils.output_paths import OutputPathError
 
 __all__ = ["ExperimentError", "RunSpec", "CONFIG_FILE", "RESULT_FILE", "config_sha1",
            "finite_number", "is_main_process", "log", "run_fold", "run_in_subprocess",
@@ -250,7 +252,7 @@ def worker_main(argv: Optional[List[str]] = None) -> None:
     try:
         run_fold(args.config_file, args.fold, args.num_folds, resume=not args.no_resume,
                  launcher=args.launcher, experiment_name=args.experiment_name)
-    except DatasetNotFoundError as exc:
+    except (DatasetNotFoundError, CheckpointError, OutputPathError) as exc:
         print(f"errkit: error: {exc}", file=sys.stderr)
         raise SystemExit(2)
 

@@ -22,6 +22,7 @@ from errkit.cli.common import ConfigNotFoundError, fail
 from errkit.plugin_manager import disable_plugins
 from errkit.registry import UnknownComponentError
 from errkit.utils.atomic_io import atomic_open, atomic_write_json
+from errkit.utils.output_paths import OutputPathError, check_output_dir
 
 __all__ = ["parse_args", "collect_images", "render_figure", "main", "IMAGE_EXTENSIONS"]
 
@@ -167,6 +168,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     """
     args = parse_args(argv)
     disable_plugins(args.disable_plugin)
+    try:  # before any work: not after processing every image
+        check_output_dir(args.out, "--out")
+    except OutputPathError as exc:
+        fail(str(exc))
     # After argument parsing, so that --help answers at once (these import torch).
     from errkit.apis.expression_remover import ExpressionRemover
     from errkit.utils.checkpoint import CheckpointError

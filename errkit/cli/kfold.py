@@ -43,13 +43,14 @@ def main(argv: Optional[List[str]] = None) -> dict:
     apply_plugin_args(args)
     from errkit.apis.kfold import KFoldError, format_summary_markdown, run_kfold
     from errkit.datasets.errors import DatasetNotFoundError
+    from errkit.utils.checkpoint import CheckpointError
 
     try:
         summary = run_kfold(args.config, folds=args.folds, work_dir=args.work_dir,
                             cfg_options=args.cfg_options, fold_ids=args.fold_ids,
                             isolate="inline" if args.inline else "process",
                             resume=not args.no_resume, launcher=args.launcher)
-    except (ConfigNotFoundError, DatasetNotFoundError, KFoldError) as exc:
+    except (ConfigNotFoundError, DatasetNotFoundError, KFoldError, CheckpointError) as exc:
         fail(str(exc))
     print(format_summary_markdown(summary))
     return summary
