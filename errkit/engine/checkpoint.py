@@ -84,11 +84,15 @@ def read_checkpoint_pointer(pointer: str) -> str:
     return named
 
 
-def _mtime(path: str) -> Optional[float]:
+def _mtime(path: str) -> float:
+    """The modification time of ``path``; of the link itself when it dangles or loops."""
     try:
         return os.stat(path).st_mtime
-    except OSError:  # a dangling or looping link
-        return None
+    except OSError:
+        try:
+            return os.lstat(path).st_mtime
+        except OSError:  # removed meanwhile
+            return 0.0
 
 
 def find_resumable_checkpoint(work_dir: str) -> Tuple[Optional[str], List[SkippedCheckpoint]]:
@@ -121,7 +125,7 @@ def find_resumable_checkpoint(work_dir: str) -> Tuple[Optional[str], List[Skippe
             candidates.append(named)
     periodic = [p for p in glob.glob(osp.join(work_dir, "*.pth"))
                 if _PERIODIC_CKPT.match(osp.basename(p))]
-    periodic.sort(key=lambda p: (_mtime(p) or 0.0,
+    periodic.sort(key=lambda p: (_mtime(p),
                                  int(_PERIODIC_CKPT.match(osp.basename(p)).group(2))),
                   reverse=True)
     known = {osp.abspath(c) for c in candidates}

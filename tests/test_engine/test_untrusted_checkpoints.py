@@ -21,7 +21,7 @@ import pytest
 import torch
 
 from errkit.utils.checkpoint import CheckpointError, CheckpointRefusedError
-from tests.helpers import TINY_PIPELINE, write_bar_ckplus, write_malicious_checkpoint
+from tests.helpers import save_like_numpy1, write_bar_ckplus, write_malicious_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 FORCE_UNSAFE = "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"
@@ -235,3 +235,39 @@ def test_resume_needs_a_training_checkpoint_of_the_model(setup, capsys, tmp_path
                                            str(tmp_path / "w"), "--cfg-options",
                                            f"load_from={unrelated}"]), tmp_path / "no_marker")
     assert "shares no parameter with the model" in line
+
+
+@pytest.mark.slow
+def test_numpy1_training_checkpoint_resumes(setup, tmp_path):
+    from errkit.cli.train import main as train
+    from errkit.utils.checkpoint import safe_load
+
+    work = tmp_path / "work"
+    work.mkdir()
+    path = save_like_numpy1(safe_load(str(setup["good"])), work / "epoch_1.pth")
+    assert b"numpy.core.multiarray" in path.read_bytes()  # the message hub's numpy values
+    train([str(setup["config"]), "--work-dir", str(work), "--resume", "--cfg-options",
+           "train_cfg.max_epochs=2"])
+    assert safe_load(str(work / "epoch_2.pth"))["meta"]["epoch"] == 2
+
+
+@pytest.mark.slow
+def test_auto_resume_never_advises_deleting_a_refused_checkpoint(setup, capsys, tmp_path):
+    from errkit.cli.train import main as train
+
+    work = tmp_path / "work"
+    work.mkdir()
+    marker = tmp_path / "pwned"
+    write_malicious_checkpoint(work / "epoch_2.pth", marker)
+    line = _refused(capsys, lambda: train([str(setup["config"]), "--work-dir", str(work),
+                                           "--resume"]), marker)
+    assert f"errkit refused to load {work / 'epoch_2.pth'}" in line
+    assert "remove" not in line and "delete" not in line and "--resume PATH" in line
+    # with an older checkpoint that loads: a warning, and the run resumes from it
+    (work / "epoch_1.pth").write_bytes(setup["good"].read_bytes())
+    os.utime(work / "epoch_1.pth", (1000, 1000))
+    train([str(setup["config"]), "--work-dir", str(work), "--resume"])
+    err = capsys.readouterr().err
+    assert "not resuming from a refused checkpoint: refused to load" in err
+    assert f"resuming from {work / 'epoch_1.pth'}, the newest readable checkpoint" in err
+    assert "remove" not in err and not marker.exists()
