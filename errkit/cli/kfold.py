@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional
 
-from errkit.cli.common import ConfigNotFoundError, add_common_args, apply_plugin_args, fail
+from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugin_args, fail,
+                               fail_on_config_problems, load_config)
 
 __all__ = ["parse_args", "main"]
 
@@ -46,6 +47,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     from errkit.utils.checkpoint import CheckpointError
 
     try:
+        fail_on_config_problems(load_config(args.config, args.cfg_options), args.config)
         summary = run_kfold(args.config, folds=args.folds, work_dir=args.work_dir,
                             cfg_options=args.cfg_options, fold_ids=args.fold_ids,
                             isolate="inline" if args.inline else "process",

@@ -7,7 +7,7 @@ import os.path as osp
 from typing import List, Optional
 
 from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugin_args,
-                               check_config_types, fail, load_config, work_dir_for)
+                               fail, fail_on_config_problems, load_config, work_dir_for)
 from errkit.utils.atomic_io import atomic_write_json
 from errkit.utils.output_paths import OutputPathError, check_output_dir, check_output_file
 
@@ -81,9 +81,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         cfg = merge_args(cfg, args)
     except (ConfigNotFoundError, FileNotFoundError) as exc:
         fail(str(exc))
-    problems = check_config_types(cfg)
-    if problems:
-        fail(f"config {args.config} has invalid values:\n  " + "\n  ".join(problems))
+    fail_on_config_problems(cfg, args.config)
     try:
         if args.out:
             check_output_file(args.out, "--out")

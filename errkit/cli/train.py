@@ -11,7 +11,7 @@ import torch
 import torch.distributed as dist
 
 from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugin_args,
-                               check_config_types, fail, load_config, work_dir_for)
+                               fail, fail_on_config_problems, load_config, work_dir_for)
 from errkit.datasets.errors import DatasetNotFoundError
 from errkit.engine import CheckpointError, build_runner, find_resumable_checkpoint
 from errkit.engine.nan_guard import NonFiniteLossError
@@ -112,9 +112,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             MODELS.get(cfg.model.type)  # before the runner logs the whole config
     except (ConfigNotFoundError, UnknownComponentError) as exc:
         fail(str(exc))
-    problems = check_config_types(cfg)
-    if problems:
-        fail(f"config {args.config} has invalid values:\n  " + "\n  ".join(problems))
+    fail_on_config_problems(cfg, args.config)
     cfg = merge_args(cfg, args)
     try:
         if cfg.launcher == "pytorch":
