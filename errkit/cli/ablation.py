@@ -15,6 +15,7 @@ from mmengine.config import DictAction
 
 from errkit.cli.common import (ConfigNotFoundError, apply_plugin_args, fail,
                                fail_on_config_problems, load_config)
+from errkit.plugin_manager import PluginError
 
 __all__ = ["parse_args", "main"]
 
@@ -62,6 +63,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
             cfg = load_config(config, args.cfg_options)
         except ConfigNotFoundError:
             continue  # run_ablation names every config it cannot find
+        except PluginError as exc:
+            fail(str(exc))
         fail_on_config_problems(cfg, config)
     try:
         table = run_ablation(args.configs, args.work_dir, fold=args.fold,

@@ -26,7 +26,7 @@ from mmengine.config import Config, DictAction
 
 from errkit import registry
 from errkit.config import ConfigNotFoundError, load_config, resolve_config, work_dir_for
-from errkit.plugin_manager import disable_plugins
+from errkit.plugin_manager import PluginError, disable_plugins, load_plugins
 
 # ConfigNotFoundError, resolve_config, load_config and work_dir_for are importable
 # from here too; they are documented in errkit.config.
@@ -246,10 +246,18 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 
 def apply_plugin_args(args: argparse.Namespace) -> None:
-    """Apply ``--disable-plugin`` and the local rank before anything is built."""
+    """Apply ``--disable-plugin`` and the local rank, then discover the plugins.
+
+    A plugin that fails to import (or calls ``sys.exit`` while importing) ends
+    the command here with one line naming it and how to disable it.
+    """
     disable_plugins(args.disable_plugin)
     if "LOCAL_RANK" not in os.environ:
         os.environ["LOCAL_RANK"] = str(args.local_rank)
+    try:
+        load_plugins()
+    except PluginError as exc:
+        fail(str(exc))
 
 
 def fail_on_config_problems(cfg: Config, name: str) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 from mmengine.config import DictAction
 
 from errkit.cli.common import ConfigNotFoundError, fail
-from errkit.plugin_manager import disable_plugins
+from errkit.plugin_manager import PluginError, disable_plugins
 from errkit.registry import UnknownComponentError
 from errkit.utils.atomic_io import atomic_open, atomic_write_json
 from errkit.utils.output_paths import OutputPathError, check_output_dir
@@ -183,7 +183,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                     batch_size=args.batch_size, cfg_options=args.cfg_options)
     except ConfigNotFoundError as exc:
         fail(str(exc))
-    except (CheckpointError, DetectorUnavailableError, UnknownComponentError) as exc:
+    except (CheckpointError, DetectorUnavailableError, UnknownComponentError, PluginError) as exc:
         fail(str(exc))
     except (KeyError, TypeError, ValueError) as exc:
         fail(f"cannot set up inference from {args.config}: {type(exc).__name__}: {exc}")

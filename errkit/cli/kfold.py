@@ -44,6 +44,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     apply_plugin_args(args)
     from errkit.apis.kfold import KFoldError, format_summary_markdown, run_kfold
     from errkit.datasets.errors import DatasetNotFoundError
+    from errkit.plugin_manager import PluginError
     from errkit.utils.checkpoint import CheckpointError
 
     try:
@@ -52,7 +53,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
                             cfg_options=args.cfg_options, fold_ids=args.fold_ids,
                             isolate="inline" if args.inline else "process",
                             resume=not args.no_resume, launcher=args.launcher)
-    except (ConfigNotFoundError, DatasetNotFoundError, KFoldError, CheckpointError) as exc:
+    except (ConfigNotFoundError, DatasetNotFoundError, KFoldError, CheckpointError,
+            PluginError) as exc:
         fail(str(exc))
     print(format_summary_markdown(summary))
     return summary

@@ -8,6 +8,7 @@ from typing import List, Optional
 
 from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugin_args,
                                fail, fail_on_config_problems, load_config, work_dir_for)
+from errkit.plugin_manager import PluginError
 from errkit.utils.atomic_io import atomic_write_json
 from errkit.utils.output_paths import OutputPathError, check_output_dir, check_output_file
 
@@ -79,7 +80,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     try:
         cfg = load_config(args.config, args.cfg_options)
         cfg = merge_args(cfg, args)
-    except (ConfigNotFoundError, FileNotFoundError) as exc:
+    except (ConfigNotFoundError, FileNotFoundError, PluginError) as exc:
         fail(str(exc))
     fail_on_config_problems(cfg, args.config)
     try:
@@ -89,7 +90,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
             check_output_dir(args.show_dir, "--show-dir")
         runner = build_runner(cfg)
         metrics = runner.test()
-    except (DatasetNotFoundError, CheckpointError, OutputPathError) as exc:
+    except (DatasetNotFoundError, CheckpointError, OutputPathError, PluginError) as exc:
         fail(str(exc))
     if args.out:
         atomic_write_json(args.out, metrics)

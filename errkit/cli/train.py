@@ -15,6 +15,7 @@ from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugi
 from errkit.datasets.errors import DatasetNotFoundError
 from errkit.engine import CheckpointError, build_runner, find_resumable_checkpoint
 from errkit.engine.nan_guard import NonFiniteLossError
+from errkit.plugin_manager import PluginError
 from errkit.registry import MODELS, UnknownComponentError
 from errkit.utils.output_paths import OutputPathError
 
@@ -110,7 +111,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         cfg = load_config(args.config, args.cfg_options)
         if isinstance(cfg.get("model"), dict) and isinstance(cfg.model.get("type"), str):
             MODELS.get(cfg.model.type)  # before the runner logs the whole config
-    except (ConfigNotFoundError, UnknownComponentError) as exc:
+    except (ConfigNotFoundError, UnknownComponentError, PluginError) as exc:
         fail(str(exc))
     fail_on_config_problems(cfg, args.config)
     cfg = merge_args(cfg, args)
@@ -119,8 +120,8 @@ def main(argv: Optional[List[str]] = None) -> None:
             _init_cpu_process_group()
         runner = build_runner(cfg)
         runner.train()
-    except (DatasetNotFoundError, UnknownComponentError, CheckpointError,
-            OutputPathError) as exc:
+    except (DatasetNotFoundError, UnknownComponentError, CheckpointError, OutputPathError,
+            PluginError) as exc:
         fail(str(exc))
     except NonFiniteLossError as exc:
         fail(str(exc), code=1)
