@@ -14,6 +14,7 @@ from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugi
                                fail, fail_on_config_problems, load_config, work_dir_for)
 from errkit.datasets.errors import DatasetNotFoundError
 from errkit.engine import CheckpointError, build_runner, find_resumable_checkpoint
+from errkit.engine.finite_state import NonFiniteStateError
 from errkit.engine.nan_guard import NonFiniteLossError
 from errkit.plugin_manager import PluginError
 from errkit.registry import MODELS, UnknownComponentError
@@ -123,7 +124,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     except (DatasetNotFoundError, UnknownComponentError, CheckpointError, OutputPathError,
             PluginError) as exc:
         fail(str(exc))
-    except NonFiniteLossError as exc:
+    except (NonFiniteLossError, NonFiniteStateError) as exc:
         fail(str(exc), code=1)
 
 

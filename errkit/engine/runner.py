@@ -12,6 +12,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from errkit.config import DEFAULT_SCOPE
 from errkit.engine.checkpoint_loader import load_checkpoint_file, use_safe_checkpoint_loader
+from errkit.engine.finite_state import NonFiniteStateError, first_non_finite
 from errkit.utils.checkpoint import (INFERENCE_OPTIONAL_PREFIXES, CheckpointError,
                                      CheckpointMismatchError, check_state_dict_matches,
                                      register_safe_globals, state_dict_from_checkpoint)
@@ -41,6 +42,10 @@ class ErrkitRunner(Runner):
     A refusal raises :class:`~errkit.utils.checkpoint.CheckpointError` (or its
     :class:`~errkit.utils.checkpoint.CheckpointMismatchError`) with a one-line
     message, before the model is changed.
+
+    :meth:`save_checkpoint` refuses a model whose weights or buffers hold NaN
+    or infinite values (:class:`~errkit.engine.finite_state.NonFiniteStateError`,
+    naming the first such tensor); nothing is written.
     """
 
     #: What a checkpoint must hold: None (fine-tuning), 'eval' or 'resume'.
@@ -120,6 +125,35 @@ class ErrkitRunner(Runner):
         self._has_loaded = True
         self.logger.info(f"Load checkpoint from {filename}")
         return checkpoint
+
+
+    def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
+        """Save as mmengine does, unless the model holds a NaN or infinite value.
+
+        Every rank checks (their weights are the same), so that all stop
+        together.
+
+        Args:
+            out_dir (str): The folder.
+            filename (str): The checkpoint's file name.
+            *args: The other arguments of :meth:`mmengine.runner.Runner.save_checkpoint`.
+            **kwargs: The other arguments of :meth:`mmengine.runner.Runner.save_checkpoint`.
+
+        Raises:
+            NonFiniteStateError: A parameter or buffer is not finite; nothing
+                was written.
+        """
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        bad = first_non_finite(model.state_dict())
+        if bad is not None:
+            name, count, total = bad
+            kind = "parameter" if name in dict(model.named_parameters()) else "buffer"
+            raise NonFiniteStateError(
+                f"refused to save checkpoint {filename}: the model's {kind} {name} holds "
+                f"{count} of {total} values that are NaN or infinite; nothing was written. "
+                "Resume from the last checkpoint with --resume and lower the learning rate "
+                "(or check the data of the last iterations).")
+        super().save_checkpoint(out_dir, filename, *args, **kwargs)
 
 
 def build_runner(cfg: Config) -> ErrkitRunner:

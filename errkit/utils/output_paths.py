@@ -76,7 +76,7 @@ def check_output_dir(path: "str | os.PathLike", what: str = "output folder") -> 
         >>> check_output_dir(__file__, 'work dir')
         Traceback (most recent call last):
         ...
-        errkit.utils.output_paths.OutputPathError: work dir ...output_paths.py is a file, not a folder
+        errkit.utils.output_paths.OutputPathError: work dir ...py is a file, not a folder
     """
     path = os.fspath(path)
     why = _folder_problem(path)
