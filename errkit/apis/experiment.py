@@ -255,6 +255,9 @@ def worker_main(argv: Optional[List[str]] = None) -> None:
     except (DatasetNotFoundError, CheckpointError, OutputPathError) as exc:
         print(f"errkit: error: {exc}", file=sys.stderr)
         raise SystemExit(2)
+    except FloatingPointError as exc:  # a non-finite loss, or weights that are no longer finite
+        print(f"errkit: error: {exc}", file=sys.stderr)
+        raise SystemExit(1)
 
 
 def _failure_line(path: str) -> str:
