@@ -16,6 +16,7 @@ from errkit.datasets.errors import DatasetNotFoundError
 from errkit.engine import CheckpointError, build_runner, find_resumable_checkpoint
 from errkit.engine.finite_state import NonFiniteStateError
 from errkit.engine.nan_guard import NonFiniteLossError
+from errkit.engine.optimizers import amp_variant
 from errkit.plugin_manager import PluginError
 from errkit.registry import MODELS, UnknownComponentError
 from errkit.utils.output_paths import OutputPathError
@@ -75,10 +76,10 @@ def merge_args(cfg, args: argparse.Namespace):
         if wrapper.get("constructor") == "MultiOptimWrapperConstructor":
             for key, sub in wrapper.items():
                 if isinstance(sub, dict) and "optimizer" in sub:
-                    sub["type"] = "AmpOptimWrapper"
+                    sub["type"] = amp_variant(sub.get("type", "OptimWrapper"))
                     sub["dtype"] = dtype
         else:
-            wrapper["type"] = "AmpOptimWrapper"
+            wrapper["type"] = amp_variant(wrapper.get("type", "OptimWrapper"))
             wrapper["dtype"] = dtype
     if args.no_validate:
         cfg.val_cfg = None
