@@ -15,7 +15,7 @@ from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugi
 from errkit.datasets.errors import DatasetNotFoundError
 from errkit.engine import CheckpointError, build_runner, find_resumable_checkpoint
 from errkit.engine.finite_state import NonFiniteStateError
-from errkit.engine.nan_guard import NonFiniteLossError
+from errkit.engine.nan_guard import NonFiniteLossError, TooManySkippedUpdatesError
 from errkit.engine.optimizers import amp_variant
 from errkit.plugin_manager import PluginError
 from errkit.registry import MODELS, UnknownComponentError
@@ -125,7 +125,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     except (DatasetNotFoundError, UnknownComponentError, CheckpointError, OutputPathError,
             PluginError) as exc:
         fail(str(exc))
-    except (NonFiniteLossError, NonFiniteStateError) as exc:
+    except (NonFiniteLossError, NonFiniteStateError, TooManySkippedUpdatesError) as exc:
         fail(str(exc), code=1)
 
 

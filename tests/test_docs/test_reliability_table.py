@@ -12,6 +12,8 @@ PAGE = REPO / "docs" / "reliability.rst"
 FAULT_MODULES = (
     "tests/test_engine/test_untrusted_checkpoints.py",
     "tests/test_engine/test_resume_candidates.py",
+    "tests/test_engine/test_finite_state.py",
+    "tests/test_engine/test_nan_skip_limits.py",
     "tests/test_cli/test_output_places.py",
     "tests/test_utils/test_output_paths.py",
 )
