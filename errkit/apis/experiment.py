@@ -197,7 +197,11 @@ def run_fold(config_file: str, fold: int, num_folds: int, resume: bool = True,
     work_dir = cfg.get("work_dir") or osp.dirname(osp.abspath(config_file))
     cfg.work_dir = work_dir
     cfg.launcher = launcher
-    latest = find_resumable_checkpoint(work_dir)[0] if resume and osp.isdir(work_dir) else None
+    latest, skipped = (find_resumable_checkpoint(work_dir) if resume and osp.isdir(work_dir)
+                       else (None, []))
+    for item in skipped:
+        kind = "a refused" if item.refused else "an unreadable"
+        log(f"fold {fold}: not resuming from {kind} checkpoint: {item.reason}", logging.WARNING)
     if latest:
         cfg.resume, cfg.load_from = True, latest
     else:
