@@ -97,8 +97,8 @@ class ErrkitRunner(Runner):
                 f"e.g. {', '.join(list(state)[:3])}): nothing of it would be loaded")
 
     def load_checkpoint(self, filename: str, map_location: Union[str, Callable] = "cpu",
-                        strict: bool = False, revise_keys: list = [(r"^module.", "")]
-                        ) -> Dict[str, Any]:  # noqa: B006 (mmengine's signature)
+                        strict: bool = False,
+                        revise_keys: Optional[list] = None) -> Dict[str, Any]:
         """Load a checkpoint into the model, read safely and checked (see the class).
 
         Args:
@@ -106,8 +106,9 @@ class ErrkitRunner(Runner):
             map_location (str | Callable): As in :func:`torch.load`. Defaults
                 to ``'cpu'``.
             strict (bool): Passed to ``load_state_dict``. Defaults to False.
-            revise_keys (list): ``(pattern, replacement)`` pairs applied to the
-                keys, as in mmengine. Defaults to removing ``module.``.
+            revise_keys (list, optional): ``(pattern, replacement)`` pairs
+                applied to the keys, as in mmengine. Defaults to None (remove
+                ``module.``).
 
         Returns:
             dict: The checkpoint.
@@ -120,12 +121,12 @@ class ErrkitRunner(Runner):
         self.call_hook("after_load_checkpoint", checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
         self._check_fit(model, checkpoint, filename)
-        checkpoint = _load_checkpoint_to_model(model, checkpoint, strict,
-                                               revise_keys=revise_keys)
+        checkpoint = _load_checkpoint_to_model(
+            model, checkpoint, strict,
+            revise_keys=[(r"^module.", "")] if revise_keys is None else revise_keys)
         self._has_loaded = True
         self.logger.info(f"Load checkpoint from {filename}")
         return checkpoint
-
 
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
         """Save as mmengine does, unless the model holds a NaN or infinite value.
