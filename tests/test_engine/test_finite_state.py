@@ -35,6 +35,7 @@ def test_first_non_finite_skips_integer_tensors():
 def test_runner_refuses_to_save_non_finite_state(tmp_path, data_root, what):
     cfg = load_config(str(_config(tmp_path, data_root, CLASSIFIER)))
     cfg.work_dir = str(tmp_path / "work")
+    cfg.experiment_name = f"finite_state_{what}"  # one mmengine logger per run
     runner = build_runner(cfg)
     plain = dict(save_optimizer=False, save_param_scheduler=False)  # nothing trained yet
     runner.save_checkpoint(cfg.work_dir, "epoch_0.pth", **plain)  # finite: written

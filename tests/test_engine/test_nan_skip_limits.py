@@ -75,7 +75,7 @@ def test_skipped_steps_leave_no_non_finite_buffer(skip_config, tmp_path):
 
     work = tmp_path / "work"
     train([str(skip_config), "--work-dir", str(work), "--cfg-options",
-           "model.data_preprocessor.nan_at=[3,9]"])
+           "model.data_preprocessor.nan_at=[3,9]", "experiment_name=skip_within_limit"])
     states = _saved_states(work)
     assert sorted(states) == ["epoch_1.pth", "epoch_2.pth", "epoch_3.pth"]
     for name, ckpt in states.items():
@@ -94,7 +94,7 @@ def test_a_run_that_skips_most_updates_stops_with_a_summary(skip_config, tmp_pat
     nan_at = list(range(3, 3 * ITERS_PER_EPOCH + 1))  # every batch from the third on
     with pytest.raises(SystemExit) as info:
         train([str(skip_config), "--work-dir", str(work), "--cfg-options",
-               f"model.data_preprocessor.nan_at={nan_at}"])
+               f"model.data_preprocessor.nan_at={nan_at}", "experiment_name=skip_beyond_limit"])
     assert info.value.code == 1
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if ln.startswith("errkit: error:")]

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 
 import cv2
@@ -54,6 +55,22 @@ visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')]
 """
 
 
+def _command(name: str):
+    """``errkit train`` / ``errkit test`` in this process, each call under an experiment
+    name of its own: mmengine keys its logger by that name, and two runs started in one
+    second would otherwise share one (writing to a stream of the previous test)."""
+    from errkit.cli.test import main as test
+    from errkit.cli.train import main as train
+
+    command = {"train": train, "test": test}[name]
+
+    def call(argv, *options):
+        return command([*argv, "--cfg-options", f"experiment_name=run_{uuid.uuid4().hex[:8]}",
+                        *options])
+
+    return call
+
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     """The config, and a good training checkpoint of its model."""
@@ -63,9 +80,7 @@ def setup(tmp_path_factory):
                      bar_height=3)
     cfg = root / "tiny_classifier.py"
     cfg.write_text(textwrap.dedent(CONFIG).format(repo=REPO, data_root=data_root))
-    from errkit.cli.train import main as train
-
-    train([str(cfg), "--work-dir", str(root / "trained")])
+    _command("train")([str(cfg), "--work-dir", str(root / "trained")])
     return dict(root=root, config=cfg, good=root / "trained" / "epoch_1.pth")
 
 
@@ -105,16 +120,13 @@ def test_tools_test_py_refuses_with_the_unsafe_variable_set(setup, evil):
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["test", "resume", "load_from"])
 def test_runner_paths_refuse(setup, evil, capsys, how):
-    from errkit.cli.test import main as test
-    from errkit.cli.train import main as train
-
+    test, train = _command("test"), _command("train")
     path, marker = evil
     work = ["--work-dir", str(path.parent / "w")]
     calls = {
         "test": lambda: test([str(setup["config"]), str(path), *work]),
         "resume": lambda: train([str(setup["config"]), "--resume", str(path), *work]),
-        "load_from": lambda: train([str(setup["config"]), *work, "--cfg-options",
-                                    f"load_from={path}"]),
+        "load_from": lambda: train([str(setup["config"]), *work], f"load_from={path}"),
     }
     line = _refused(capsys, calls[how], marker)
     assert f"refused to load {path}" in line and "Nothing from it was executed" in line
@@ -199,8 +211,7 @@ def test_mmengine_loaders_are_errkits_after_build_runner(setup, evil, tmp_path):
 
 @pytest.mark.slow
 def test_tools_test_refuses_a_checkpoint_that_does_not_fit(setup, capsys, tmp_path):
-    from errkit.cli.test import main as test
-
+    test = _command("test")
     path = tmp_path / "other_model.pth"
     torch.save({"meta": {}, "state_dict": torch.nn.Linear(3, 2).state_dict()}, path)
     line = _refused(capsys, lambda: test([str(setup["config"]), str(path), "--work-dir",
@@ -220,8 +231,7 @@ def test_tools_test_refuses_a_checkpoint_that_does_not_fit(setup, capsys, tmp_pa
 
 @pytest.mark.slow
 def test_resume_needs_a_training_checkpoint_of_the_model(setup, capsys, tmp_path):
-    from errkit.cli.train import main as train
-
+    train = _command("train")
     weights_only = tmp_path / "weights.pth"
     good = torch.load(setup["good"], map_location="cpu", weights_only=False)
     torch.save(good["state_dict"], weights_only)
@@ -232,29 +242,27 @@ def test_resume_needs_a_training_checkpoint_of_the_model(setup, capsys, tmp_path
     unrelated = tmp_path / "unrelated.pth"
     torch.save({"state_dict": torch.nn.Linear(3, 2).state_dict()}, unrelated)
     line = _refused(capsys, lambda: train([str(setup["config"]), "--work-dir",
-                                           str(tmp_path / "w"), "--cfg-options",
-                                           f"load_from={unrelated}"]), tmp_path / "no_marker")
+                                           str(tmp_path / "w")], f"load_from={unrelated}"),
+                    tmp_path / "no_marker")
     assert "shares no parameter with the model" in line
 
 
 @pytest.mark.slow
 def test_numpy1_training_checkpoint_resumes(setup, tmp_path):
-    from errkit.cli.train import main as train
     from errkit.utils.checkpoint import safe_load
 
+    train = _command("train")
     work = tmp_path / "work"
     work.mkdir()
     path = save_like_numpy1(safe_load(str(setup["good"])), work / "epoch_1.pth")
     assert b"numpy.core.multiarray" in path.read_bytes()  # the message hub's numpy values
-    train([str(setup["config"]), "--work-dir", str(work), "--resume", "--cfg-options",
-           "train_cfg.max_epochs=2"])
+    train([str(setup["config"]), "--work-dir", str(work), "--resume"], "train_cfg.max_epochs=2")
     assert safe_load(str(work / "epoch_2.pth"))["meta"]["epoch"] == 2
 
 
 @pytest.mark.slow
 def test_auto_resume_never_advises_deleting_a_refused_checkpoint(setup, capsys, tmp_path):
-    from errkit.cli.train import main as train
-
+    train = _command("train")
     work = tmp_path / "work"
     work.mkdir()
     marker = tmp_path / "pwned"
