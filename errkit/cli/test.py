@@ -7,8 +7,10 @@ import os.path as osp
 from typing import List, Optional
 
 from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugin_args,
-                               check_config_types, fail, load_config, work_dir_for)
+                               fail, fail_on_config_problems, load_config, work_dir_for)
+from errkit.plugin_manager import PluginError
 from errkit.utils.atomic_io import atomic_write_json
+from errkit.utils.output_paths import OutputPathError, check_output_dir, check_output_file
 
 __all__ = ["parse_args", "merge_args", "resolve_checkpoint", "main"]
 
@@ -29,16 +31,19 @@ def resolve_checkpoint(path: str) -> str:
     """Accept a checkpoint file, a work dir, or mmengine's ``last_checkpoint`` file.
 
     Raises:
-        FileNotFoundError: Nothing usable at ``path``.
+        FileNotFoundError: Nothing usable at ``path`` (or a ``last_checkpoint``
+            that names no path).
     """
+    # Imported here, so that --help answers at once (the engine imports torch).
+    from errkit.engine.checkpoint import CheckpointError, read_checkpoint_pointer
+
     if osp.isdir(path):
         path = osp.join(path, "last_checkpoint")
     if osp.basename(path) == "last_checkpoint" and osp.isfile(path):
-        with open(path) as f:
-            target = f.read().strip()
-        if not osp.isfile(target):
-            target = osp.join(osp.dirname(path), osp.basename(target))
-        path = target
+        try:
+            path = read_checkpoint_pointer(path)
+        except CheckpointError as exc:
+            raise FileNotFoundError(str(exc)) from None
     if not osp.isfile(path):
         raise FileNotFoundError(f"checkpoint not found: {path}")
     return path
@@ -70,20 +75,22 @@ def main(argv: Optional[List[str]] = None) -> dict:
     # After argument parsing, so that --help answers at once: the engine imports
     # torch and mmengine's runner.
     from errkit.datasets.errors import DatasetNotFoundError
-    from errkit.engine import build_runner
+    from errkit.engine import CheckpointError, build_runner
 
     try:
         cfg = load_config(args.config, args.cfg_options)
         cfg = merge_args(cfg, args)
-    except (ConfigNotFoundError, FileNotFoundError) as exc:
+    except (ConfigNotFoundError, FileNotFoundError, PluginError) as exc:
         fail(str(exc))
-    problems = check_config_types(cfg)
-    if problems:
-        fail(f"config {args.config} has values of the wrong type:\n  " + "\n  ".join(problems))
+    fail_on_config_problems(cfg, args.config)
     try:
+        if args.out:
+            check_output_file(args.out, "--out")
+        if args.show_dir:
+            check_output_dir(args.show_dir, "--show-dir")
         runner = build_runner(cfg)
         metrics = runner.test()
-    except DatasetNotFoundError as exc:
+    except (DatasetNotFoundError, CheckpointError, OutputPathError, PluginError) as exc:
         fail(str(exc))
     if args.out:
         atomic_write_json(args.out, metrics)
