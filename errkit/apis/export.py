@@ -220,7 +220,10 @@ def export_model(config, checkpoint: Optional[str], out_file: str, format: str =
 
     Args:
         config (str | Config): The config the checkpoint was trained with.
-        checkpoint (str, optional): The checkpoint (None: random weights).
+        checkpoint (str, optional): The checkpoint: a file, a
+            ``last_checkpoint`` file or a work dir (see
+            :func:`~errkit.utils.checkpoint_path.resolve_checkpoint`). None:
+            random weights.
         out_file (str): The ``.pt`` / ``.onnx`` file to write.
         format (str): ``'torchscript'`` or ``'onnx'``. Defaults to
             ``'torchscript'``.
@@ -261,7 +264,7 @@ def export_model(config, checkpoint: Optional[str], out_file: str, format: str =
     gen = torch.Generator().manual_seed(0)
     example = (torch.rand(example_batch, channels, size, size, generator=gen) * 2 - 1).to(device)
     meta = dict(model=type(model).__name__, config=str(remover.config_path),
-                checkpoint=None if checkpoint is None else str(checkpoint),
+                checkpoint=remover.checkpoint_path,
                 classes=list(remover.classes), img_size=size, color_type=remover.color_type,
                 input=dict(name=INPUT_NAME, shape=["batch" if dynamic_batch else example_batch,
                                                    channels, size, size],

@@ -21,6 +21,7 @@ from errkit.datasets.io import DataFileError
 from errkit.datasets.transforms.align_face import AlignFace, align_image
 from errkit.landmarks.detectors import (BaseLandmarkDetector, DetectorUnavailableError,
                                         build_landmark_detector)
+from errkit.utils.checkpoint_path import resolve_checkpoint
 
 from .image_input import ImageLike, to_image_array
 # CheckpointMismatchError and class_names_from_config stay importable from here.
@@ -45,8 +46,10 @@ class ExpressionRemover:
 
     Args:
         config (str | Config): Config file or loaded config.
-        checkpoint (str, optional): Checkpoint file. None: random weights (a
-            warning).
+        checkpoint (str, optional): Checkpoint file, mmengine's
+            ``last_checkpoint`` file or a work dir holding one (see
+            :func:`~errkit.utils.checkpoint_path.resolve_checkpoint`). None:
+            random weights (a warning).
         device (str): Defaults to ``'cpu'``.
         detector (str | dict | BaseLandmarkDetector | None): 68-point detector
             that finds and aligns faces: ``'auto'`` (dlib when installed, else
@@ -70,10 +73,13 @@ class ExpressionRemover:
                  detector: Union[str, dict, BaseLandmarkDetector, None] = "auto",
                  aligned: bool = False, batch_size: int = 16,
                  cfg_options: Optional[dict] = None) -> None:
+        if checkpoint is not None:
+            checkpoint = resolve_checkpoint(str(checkpoint))
         self.model, self.cfg, meta = load_inference_model(config, checkpoint, device, cfg_options)
         if checkpoint is None:
             warnings.warn("ExpressionRemover: no checkpoint given, the model has random weights")
         self.config_path = self.cfg.filename
+        #: The checkpoint file loaded (a work dir or ``last_checkpoint`` resolved).
         self.checkpoint_path = checkpoint
         self.device = torch.device(device)
         self.img_size, self.color_type = face_input_settings(self.cfg)

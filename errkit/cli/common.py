@@ -27,8 +27,12 @@ from errkit.plugin_manager import disable_plugins
 
 # ConfigNotFoundError, resolve_config, load_config and work_dir_for are importable
 # from here too; they are documented in errkit.config.
-__all__ = ["ConfigValueError", "check_config_types", "add_common_args", "apply_plugin_args",
-           "fail"]
+__all__ = ["CHECKPOINT_HELP", "ConfigValueError", "check_config_types", "add_common_args",
+           "apply_plugin_args", "fail"]
+
+#: Help of the checkpoint argument of ``test``, ``infer`` and ``export``.
+CHECKPOINT_HELP = ("checkpoint: a .pth file, a run's last_checkpoint file, or a work dir "
+                   "holding one")
 
 
 class ConfigValueError(ValueError):

@@ -14,7 +14,7 @@ from typing import List, Optional
 
 from mmengine.config import DictAction
 
-from errkit.cli.common import ConfigNotFoundError, fail
+from errkit.cli.common import CHECKPOINT_HELP, ConfigNotFoundError, fail
 from errkit.plugin_manager import disable_plugins
 
 __all__ = ["parse_args", "main"]
@@ -25,7 +25,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="errkit export", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config", help="config file the checkpoint was trained with")
-    parser.add_argument("checkpoint", help="checkpoint file")
+    parser.add_argument("checkpoint", help=CHECKPOINT_HELP)
     parser.add_argument("out_file", help="file to write (.pt for TorchScript, .onnx)")
     parser.add_argument("--format", choices=["torchscript", "onnx"], default=None,
                         help="default: onnx for a .onnx out_file, else torchscript")

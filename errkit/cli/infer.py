@@ -18,7 +18,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 from mmengine.config import DictAction
 
-from errkit.cli.common import ConfigNotFoundError, fail
+from errkit.cli.common import CHECKPOINT_HELP, ConfigNotFoundError, fail
 from errkit.plugin_manager import disable_plugins
 from errkit.registry import UnknownComponentError
 from errkit.utils.atomic_io import atomic_open, atomic_write_json
@@ -37,7 +37,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="errkit infer", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config", help="config file the checkpoint was trained with")
-    parser.add_argument("checkpoint", help="checkpoint file")
+    parser.add_argument("checkpoint", help=CHECKPOINT_HELP)
     parser.add_argument("images", nargs="+", help="image files or folders of images")
     parser.add_argument("--out", required=True, help="folder for the figures and results.json")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
@@ -207,7 +207,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             note = f" [{result.warning}]" if result.warning else ""
             print(f"{result.source}: {len(result.faces)} face(s): {labels}{note}")
     failed = sum(1 for r in results if r.error)
-    summary = dict(config=remover.config_path, checkpoint=args.checkpoint,
+    summary = dict(config=remover.config_path, checkpoint=remover.checkpoint_path,
                    model=type(remover.model).__name__, classes=list(remover.classes),
                    img_size=remover.img_size, color_type=remover.color_type,
                    detector=None if remover.detector is None else type(remover.detector).__name__,

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import os.path as osp
 from typing import List, Optional
 
-from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugin_args,
-                               check_config_types, fail, load_config, work_dir_for)
+from errkit.cli.common import (CHECKPOINT_HELP, ConfigNotFoundError, add_common_args,
+                               apply_plugin_args, check_config_types, fail, load_config,
+                               work_dir_for)
 from errkit.utils.atomic_io import atomic_write_json
 
-__all__ = ["parse_args", "merge_args", "resolve_checkpoint", "main"]
+__all__ = ["parse_args", "merge_args", "main"]
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the test flags (the same as mmpretrain's ``tools/test.py``)."""
     parser = argparse.ArgumentParser(prog="errkit test", description=__doc__)
     parser.add_argument("config", help="config file")
-    parser.add_argument("checkpoint", help="checkpoint file, a work dir, or its last_checkpoint")
+    parser.add_argument("checkpoint", help=CHECKPOINT_HELP)
     add_common_args(parser)
     parser.add_argument("--show-dir", help="write residual grids (input | neutral | residual | "
                         "true neutral) as PNG into this folder")
@@ -25,27 +25,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def resolve_checkpoint(path: str) -> str:
-    """Accept a checkpoint file, a work dir, or mmengine's ``last_checkpoint`` file.
+def merge_args(cfg, args: argparse.Namespace):
+    """Fold the command-line flags into the config.
 
     Raises:
-        FileNotFoundError: Nothing usable at ``path``.
+        CheckpointNotFoundError: ``args.checkpoint`` names no checkpoint (see
+            :func:`errkit.utils.checkpoint_path.resolve_checkpoint`).
     """
-    if osp.isdir(path):
-        path = osp.join(path, "last_checkpoint")
-    if osp.basename(path) == "last_checkpoint" and osp.isfile(path):
-        with open(path) as f:
-            target = f.read().strip()
-        if not osp.isfile(target):
-            target = osp.join(osp.dirname(path), osp.basename(target))
-        path = target
-    if not osp.isfile(path):
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    return path
+    # Imported here, so that --help answers without importing torch.
+    from errkit.utils.checkpoint_path import resolve_checkpoint
 
-
-def merge_args(cfg, args: argparse.Namespace):
-    """Fold the command-line flags into the config."""
     cfg.work_dir = work_dir_for(cfg, args.work_dir, args.config)
     cfg.launcher = args.launcher
     cfg.load_from = resolve_checkpoint(args.checkpoint)

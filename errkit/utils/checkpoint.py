@@ -20,6 +20,7 @@ from __future__ import annotations
 import codecs
 import os
 import pickle
+import re
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -132,8 +133,7 @@ def safe_load(path: str, map_location: Any = "cpu") -> Dict[str, Any]:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # UnpicklingError, RuntimeError (zip), EOFError ...
-        lines = [ln for ln in str(exc).splitlines() if "GLOBAL" in ln or "not allowed" in ln]
-        text = (lines or str(exc).splitlines() or [type(exc).__name__])[0].strip()
+        text = _load_failure(exc)
         if any(k in str(exc).lower() for k in ("unsupported global", "not an allowed global",
                                                "is blocked", "not allowed",
                                                "unexpected arguments")):
@@ -141,8 +141,33 @@ def safe_load(path: str, map_location: Any = "cpu") -> Dict[str, Any]:
                 f"refused to load {path}: it contains objects that are not allowed in an errkit "
                 f"checkpoint ({text}). Nothing from it was executed. Only load checkpoints "
                 "from sources you trust; errkit never unpickles arbitrary objects.") from exc
-        raise CheckpointError(f"cannot read checkpoint {path}: {type(exc).__name__}: {text} "
+        raise CheckpointError(f"cannot read checkpoint {path}: {text} "
                               "(truncated or not a PyTorch checkpoint?)") from exc
+
+
+#: Lines of PyTorch's load errors that advise switching the safety off; never repeated.
+_ADVICE = ("weights_only", "weights only", "trusted source", "add_safe_globals",
+           "safe_globals", "file an issue", "documentation of torch.load")
+
+
+def _load_failure(exc: BaseException) -> str:
+    """The cause of a failed ``torch.load``, in one line, without PyTorch's advice.
+
+    PyTorch's message suggests ``weights_only=False`` or allow-listing the
+    offending global; errkit never does either, so only the cause is kept (the
+    global it names, the unpickler's complaint, or the exception's first line).
+    """
+    message = str(exc)
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", message)
+    if found:
+        return f"it names {found.group(1)}"
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    causes = [ln for ln in lines if not any(a in ln.lower() for a in _ADVICE)]
+    cause = causes[0] if causes else ""
+    if cause.startswith("WeightsUnpickler error:"):
+        cause = cause[len("WeightsUnpickler error:"):].strip()
+    cause = cause.split(". ")[0].rstrip(".")  # the first sentence
+    return f"{type(exc).__name__}: {cause}" if cause else type(exc).__name__
 
 
 def state_dict_from_checkpoint(checkpoint: Any, source: str = "checkpoint",
