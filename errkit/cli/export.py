@@ -16,14 +16,15 @@ from mmengine.config import DictAction
 
 from errkit.cli.common import CHECKPOINT_HELP, ConfigNotFoundError, fail
 from errkit.plugin_manager import disable_plugins
+from errkit.utils.help_text import HelpFormatter, plain_text
 
 __all__ = ["parse_args", "main"]
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the ``errkit export`` flags."""
-    parser = argparse.ArgumentParser(prog="errkit export", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="errkit export", description=plain_text(__doc__),
+                                     formatter_class=HelpFormatter)
     parser.add_argument("config", help="config file the checkpoint was trained with")
     parser.add_argument("checkpoint", help=CHECKPOINT_HELP)
     parser.add_argument("out_file", help="file to write (.pt for TorchScript, .onnx)")
