@@ -8,6 +8,8 @@ from mmengine.runner import Runner
 from errkit.config import DEFAULT_SCOPE
 from errkit.utils.checkpoint import register_safe_globals
 
+from .hooks.training_data_hook import TrainingDataHook
+
 __all__ = ["build_runner"]
 
 
@@ -23,7 +25,10 @@ def build_runner(cfg: Config) -> Runner:
       and ``load_from`` work with PyTorch >= 2.6 without unsafe unpickling;
     - ``default_scope`` is ``'errkit'`` unless the config names another, so
       every ``type`` resolves in errkit's registries (and through them in
-      mmengine's).
+      mmengine's);
+    - a :class:`~errkit.engine.hooks.TrainingDataHook` records in every
+      checkpoint what data the model was trained on (unless the config lists
+      one already).
 
     Args:
         cfg (Config): A loaded config (see :func:`errkit.config.load_config`)
@@ -41,4 +46,7 @@ def build_runner(cfg: Config) -> Runner:
     """
     register_safe_globals()
     cfg.setdefault("default_scope", DEFAULT_SCOPE)
-    return Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(cfg)
+    if not any(isinstance(hook, TrainingDataHook) for hook in runner.hooks):
+        runner.register_hook(TrainingDataHook())
+    return runner

@@ -196,6 +196,7 @@ def test_infer_takes_a_work_dir_or_its_last_checkpoint(tiny, tmp_path, capsys):
         assert json.loads((out / "results.json").read_text())["checkpoint"] == str(ckpt)
     # a last_checkpoint naming a vanished file: one line naming it, no unsafe advice
     ckpt.unlink()
+    capsys.readouterr()
     with pytest.raises(SystemExit) as info:
         main([str(tiny[0]), str(run / "last_checkpoint"), str(image), "--out", str(tmp_path)])
     err = capsys.readouterr().err

@@ -90,6 +90,9 @@ def test_build_runner_allow_lists_mmengine_checkpoint_classes(tmp_path, data_roo
 def test_a_real_run_logs_no_registry_scope_warning(tmp_path, data_root, model):
     cfg = load_config(str(_config(tmp_path, data_root, model)))
     cfg.work_dir = str(tmp_path / "work")
+    # mmengine names a run's logger after the second it started: two runners built in
+    # one second would share one logger, and the second would write no log file
+    cfg.experiment_name = tmp_path.name
     runner = build_runner(cfg)
     runner.train()
     runner.test()
