@@ -6,21 +6,28 @@ import argparse
 from typing import List, Optional
 
 from errkit.cli.common import (CHECKPOINT_HELP, ConfigNotFoundError, add_common_args,
-                               apply_plugin_args, check_config_types, fail, load_config,
-                               work_dir_for)
+                               apply_data_args, apply_plugin_args, check_config_types, fail,
+                               load_config, work_dir_for)
 from errkit.utils.atomic_io import atomic_write_json
+from errkit.utils.help_text import HelpFormatter, plain_text
 
 __all__ = ["parse_args", "merge_args", "main"]
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the test flags (the same as mmpretrain's ``tools/test.py``)."""
-    parser = argparse.ArgumentParser(prog="errkit test", description=__doc__)
+    parser = argparse.ArgumentParser(prog="errkit test", description=plain_text(__doc__),
+                                     formatter_class=HelpFormatter)
     parser.add_argument("config", help="config file")
     parser.add_argument("checkpoint", help=CHECKPOINT_HELP)
     add_common_args(parser)
-    parser.add_argument("--show-dir", help="write residual grids (input | neutral | residual | "
-                        "true neutral) as PNG into this folder")
+    parser.add_argument("--show-dir", help="write residual grids (input | generated neutral | "
+                        "residual | true neutral, with each face's true and predicted class) "
+                        "as PNG into this folder: one per face and residual_grid.png")
+    parser.add_argument("--residual-scale", default="fixed", metavar="SCALE",
+                        help="colour scale of the residuals in --show-dir: fixed (+-0.25 "
+                        "intensity), per-image, or a half-range in intensity units "
+                        "(default: fixed)")
     parser.add_argument("--out", help="write the metrics as JSON to this file")
     return parser.parse_args(argv)
 
@@ -31,9 +38,11 @@ def merge_args(cfg, args: argparse.Namespace):
     Raises:
         CheckpointNotFoundError: ``args.checkpoint`` names no checkpoint (see
             :func:`errkit.utils.checkpoint_path.resolve_checkpoint`).
+        ValueError: A ``--residual-scale`` that is not one.
     """
     # Imported here, so that --help answers without importing torch.
     from errkit.utils.checkpoint_path import resolve_checkpoint
+    from errkit.visualization.residual_grid import check_residual_scale
 
     cfg.work_dir = work_dir_for(cfg, args.work_dir, args.config)
     cfg.launcher = args.launcher
@@ -41,10 +50,12 @@ def merge_args(cfg, args: argparse.Namespace):
     if args.show_dir:
         hooks = cfg.setdefault("custom_hooks", [])
         existing = [h for h in hooks if h.get("type") == "ResidualVisualizationHook"]
+        scale = check_residual_scale(getattr(args, "residual_scale", "fixed"))
         if existing:
-            existing[0]["test_out_dir"] = args.show_dir
+            existing[0].update(test_out_dir=args.show_dir, scale=scale)
         else:
-            hooks.append(dict(type="ResidualVisualizationHook", test_out_dir=args.show_dir))
+            hooks.append(dict(type="ResidualVisualizationHook", test_out_dir=args.show_dir,
+                              scale=scale))
     return cfg
 
 
@@ -63,8 +74,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
     try:
         cfg = load_config(args.config, args.cfg_options)
+        apply_data_args(cfg, args)
         cfg = merge_args(cfg, args)
-    except (ConfigNotFoundError, FileNotFoundError) as exc:
+    except (ConfigNotFoundError, FileNotFoundError, ValueError) as exc:
         fail(str(exc))
     problems = check_config_types(cfg)
     if problems:
