@@ -30,7 +30,8 @@ from errkit.plugin_manager import get_config_paths
 
 __all__ = ["DEFAULT_SCOPE", "DATALOADER_KEYS", "SMOKE_TRAIN_SAMPLES", "SMOKE_EVAL_SAMPLES",
            "SMOKE_BATCH_SIZE", "ConfigNotFoundError", "resolve_config", "load_config",
-           "work_dir_for", "dataset_configs", "set_data_root", "make_smoke_config"]
+           "work_dir_for", "dataset_configs", "set_data_root", "unread_data_root",
+           "make_smoke_config"]
 
 #: The mmengine scope that every errkit config builds in.
 DEFAULT_SCOPE = "errkit"
@@ -197,6 +198,38 @@ def set_data_root(cfg: Config, data_root: str) -> List[str]:
     if isinstance(cfg.get("data_root"), str):
         cfg.data_root = root
     return places
+
+
+def unread_data_root(cfg: Config) -> Optional[str]:
+    """Warn about a top-level ``data_root`` that no dataset reads, the trap of child configs.
+
+    A child config that sets ``data_root = 'X'`` changes the variable only: the
+    dataloaders it inherits keep the folder their base put in them.
+
+    Args:
+        cfg (Config): A loaded config.
+
+    Returns:
+        str | None: One line saying so and what to do, or None when the
+        top-level ``data_root`` is absent or some dataset reads it.
+
+    Examples:
+        >>> cfg = Config(dict(data_root='/data/mine', train_dataloader=dict(
+        ...     dataset=dict(type='CKPlusDataset', data_root='data/ckplus'))))
+        >>> unread_data_root(cfg)[:62]
+        "the config sets data_root = '/data/mine', but no dataset reads"
+    """
+    root = cfg.get("data_root")
+    if not isinstance(root, str):
+        return None
+    roots = sorted({str(d.get("data_root")) for _, d in dataset_configs(cfg)
+                    if d.get("data_root") is not None})
+    if not roots or root in roots:
+        return None
+    return (f"the config sets data_root = {root!r}, but no dataset reads it (they read "
+            f"{', '.join(repr(r) for r in roots)}): a top-level variable does not reach the "
+            f"dataloaders a config inherits; pass --data-root {root} or set "
+            "train_dataloader.dataset.data_root (and val_ and test_) in the config")
 
 
 def _accepts_indices(kind) -> bool:

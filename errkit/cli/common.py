@@ -25,7 +25,7 @@ from mmengine.config import Config, DictAction
 from errkit import registry
 from errkit.config import (SMOKE_BATCH_SIZE, SMOKE_EVAL_SAMPLES, SMOKE_TRAIN_SAMPLES,
                            ConfigNotFoundError, load_config, make_smoke_config, resolve_config,
-                           set_data_root, work_dir_for)
+                           set_data_root, unread_data_root, work_dir_for)
 from errkit.plugin_manager import disable_plugins
 
 # ConfigNotFoundError, resolve_config, load_config and work_dir_for are importable
@@ -200,6 +200,10 @@ def apply_data_args(cfg: Config, args: argparse.Namespace) -> None:
         set_data_root(cfg, args.data_root)
         print(f"errkit: every dataset reads {osp.abspath(osp.expanduser(args.data_root))}",
               file=sys.stderr)
+    else:
+        unread = unread_data_root(cfg)
+        if unread:
+            print(f"errkit: warning: {unread}", file=sys.stderr)
     if getattr(args, "smoke", False):
         print(f"errkit: {make_smoke_config(cfg)}", file=sys.stderr)
 

@@ -263,7 +263,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     for path in written:
         print(f"  {path}")
     print(f"\nNext:\n  pip install -e {folder}\n  errkit plugins\n  pytest {folder}/tests\n"
-          f"  errkit train {names.config_name}")
+          f"  errkit train {names.config_name} --smoke   # a few iterations on a small "
+          "subset: the whole path runs\n"
+          f"  errkit train {names.config_name}           # the real training")
     return 0
 
 

@@ -124,3 +124,19 @@ def test_smoke_config_of_an_iteration_loop_and_an_unknown_dataset():
     bad = Config(dict(val_dataloader=dict(dataset=dict(type="NoSuchDataset"))))
     with pytest.raises(ValueError, match="val_dataloader.dataset .NoSuchDataset."):
         make_smoke_config(bad)
+
+
+def test_a_child_data_root_that_no_dataset_reads_is_named(tmp_path):
+    from errkit.config import load_config, unread_data_root
+    from tests.helpers_training import REPO
+
+    child = tmp_path / "my_ckplus.py"
+    child.write_text(f"_base_ = [{str(REPO / 'configs' / 'errnet_ckplus.py')!r}]\n"
+                     "data_root = '/data/my_ckplus'\n")
+    cfg = load_config(str(child))
+    warning = unread_data_root(cfg)
+    assert "data_root = '/data/my_ckplus'" in warning and "no dataset reads it" in warning
+    assert "--data-root /data/my_ckplus" in warning
+    set_data_root(cfg, "/data/my_ckplus")
+    assert unread_data_root(cfg) is None
+    assert unread_data_root(load_config(str(REPO / "configs" / "errnet_ckplus.py"))) is None
