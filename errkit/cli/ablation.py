@@ -47,7 +47,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="do not load this plugin (entry-point or distribution name); "
                         "repeatable")
     parser.set_defaults(local_rank=0)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.work_dir is None:  # a smoke run never writes among a real run's results
+        args.work_dir = "work_dirs/ablation_smoke" if args.smoke else "work_dirs/ablation"
+    return args
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
@@ -61,9 +64,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     from errkit.apis.ablation import AblationError, format_ablation_markdown, run_ablation
 
     try:
-        work_dir = args.work_dir or ("work_dirs/ablation_smoke" if args.smoke
-                                     else "work_dirs/ablation")
-        table = run_ablation(args.configs, work_dir, fold=args.fold,
+        table = run_ablation(args.configs, args.work_dir, fold=args.fold,
                              num_folds=args.num_folds, jobs=args.jobs,
                              resume=not args.no_resume, cfg_options=args.cfg_options,
                              data_root=args.data_root, smoke=args.smoke)

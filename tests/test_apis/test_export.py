@@ -156,4 +156,8 @@ def test_export_takes_a_work_dir(tiny, tmp_path, capsys):
     assert main([str(tiny[0]), str(run), str(out_file), "--static-batch", "--no-verify"]) == 0
     extra = {"errkit_meta.json": ""}
     torch.jit.load(str(out_file), _extra_files=extra)
-    assert json.loads(extra["errkit_meta.json"])["checkpoint"] == str(tiny[1])
+    meta = json.loads(extra["errkit_meta.json"])
+    assert meta["checkpoint"] == str(tiny[1])
+    assert meta["training_data"] is None  # a checkpoint written without errkit's runner
+    assert meta["notes"] == ["the classes have no 'neutral': a neutral face is forced into one "
+                             "of the expressions"]
