@@ -115,8 +115,9 @@ class BaseFERDataset(BaseDataset):
         subset = ""
         if report.get("num_used", report["num_selected"]) != report["num_selected"]:
             subset = f"; subset of {report['num_used']} of {report['num_selected']} samples"
+        people = report["num_subjects"]
         lines = [f"{type(self).__name__}: {report['num_loaded']} samples loaded{where}"
-                 f"{fold}{subset}, {report['num_subjects']} subjects"]
+                 f"{fold}{subset}, {people} subject{'' if people == 1 else 's'}"]
         for kind, entry in self.report["issues"].items():
             examples = ", ".join(entry["examples"][:3])
             lines.append(f"  {kind}: {entry['count']} (e.g. {examples})")
