@@ -32,7 +32,7 @@ from .results import FaceResult, ImageResult
 from .training_domain import (OutOfDomainWarning, is_synthetic_only, no_neutral_note,
                               out_of_domain_message)
 
-__all__ = ["ExpressionRemover", "DETECTOR_ALIASES", "OutOfDomainWarning"]
+__all__ = ["ExpressionRemover", "DETECTOR_ALIASES"]
 
 #: ``detector`` names accepted besides registered ``LANDMARK_DETECTORS`` names.
 DETECTOR_ALIASES = {"dlib": "DlibLandmarkDetector", "fan": "FANLandmarkDetector"}
