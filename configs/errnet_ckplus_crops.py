@@ -7,4 +7,4 @@ _base_ = [
     './_base_/schedules/errnet_adam.py',
     './_base_/default_runtime.py',
 ]
-model = dict(num_classes=7)
+model = dict(num_classes=_base_.num_classes)

@@ -12,6 +12,7 @@ _base_ = [
 # re-indexed, so a one-sided contempt stays contempt on the other side) and
 # photometric jitter, applied alike to the face and its neutral.
 model = dict(
+    num_classes=_base_.num_classes,
     data_preprocessor=dict(batch_augments=[
         dict(type='PairedAugmentation', augmentations=[
             dict(type='RandomHorizontalFlip', p=0.5)]),
@@ -29,15 +30,12 @@ model = dict(
              use_true_landmarks_in_training=True),
     ],
     # L1 dominates the removal; the adversarial term sharpens it.
-    loss_weights=dict(gan=0.1, l1=100.0, cls=1.0, segment=0.2, landmark=1.0),
+    losses=dict(gan_loss=dict(loss_weight=0.1), l1=dict(loss_weight=100.0),
+                segment=dict(loss_weight=0.2)),
 )
 
 max_epochs = 6
-lr = 5e-4
-optim_wrapper = dict(
-    generator=dict(optimizer=dict(lr=lr)),
-    recognizer=dict(optimizer=dict(lr=lr)),
-)
+optim_wrapper = dict(generator=dict(optimizer=dict(lr=5e-4)))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1.0, end_factor=0.05, by_epoch=True,
          begin=max_epochs // 2, end=max_epochs),

@@ -4,16 +4,15 @@
 #   python tools/benchmark.py --device cuda --amp --channels-last [--compile]
 _base_ = ['./errnet_synthetic.py']
 
-# bfloat16 autocast: AmpOptimWrapper per sub-network. bf16 needs no loss scaling,
+# bfloat16 autocast: NaNGuardAmpOptimWrapper per wrapper. bf16 needs no loss scaling,
 # but mmengine 0.10.7 keeps a GradScaler for every dtype, whose inf check reads a
-# flag on the host once per optimizer step (three per iteration). Fused Adam: one kernel per parameter group
-# instead of one per tensor (CUDA only: remove `fused=True` to run on the CPU).
+# flag on the host once per optimizer step (twice per iteration). Fused Adam: one
+# kernel per parameter group instead of one per tensor (CUDA only: remove `fused=True`
+# to run on the CPU).
 _adam = dict(type='Adam', lr=2e-4, betas=(0.5, 0.999), fused=True)
 optim_wrapper = dict(
-    constructor='MultiOptimWrapperConstructor',
-    generator=dict(type='AmpOptimWrapper', dtype='bfloat16', optimizer=_adam),
-    recognizer=dict(type='AmpOptimWrapper', dtype='bfloat16', optimizer=_adam),
-    discriminator=dict(type='AmpOptimWrapper', dtype='bfloat16', optimizer=_adam),
+    generator=dict(type='NaNGuardAmpOptimWrapper', dtype='bfloat16', optimizer=_adam),
+    discriminator=dict(type='NaNGuardAmpOptimWrapper', dtype='bfloat16', optimizer=_adam),
 )
 
 # channels_last: the preprocessor hands the convolutions NHWC image tensors

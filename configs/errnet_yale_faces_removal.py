@@ -4,10 +4,9 @@
 #   python tools/prepare_data.py configs/_base_/datasets/yale_faces.py \
 #       --detector dlib --out data/cache/yale.npz
 #   python tools/kfold.py configs/errnet_yale_faces_removal.py
-# The figure of merit is removal/psnr_gain_db and removal/ssim_gain: the generated
-# neutral against the true neutral of people never seen in training, next to the
-# expressive input itself taken as the neutral. 60 training faces per fold: a small
-# CPU-sized generator, L1-weighted removal, rigid and photometric batch augments.
+# The figures of merit are removal/psnr_gain_db and removal/ssim_gain (see
+# docs/model.rst). A small CPU-sized generator, L1-weighted removal, rigid and
+# photometric batch augments.
 _base_ = [
     './_base_/models/errnet.py',
     './_base_/schedules/errnet_adam.py',
@@ -49,14 +48,12 @@ model = dict(
     decoder=dict(base_channels=16),
     discriminator=dict(base_channels=32, num_layers=2),
     residuals=[dict(type='PixelResidual', feat_channels=32, num_stages=3, detach=True)],
-    loss_weights=dict(gan=0.1, l1=100.0, cls=1.0, segment=0.2),
+    losses=dict(gan_loss=dict(loss_weight=0.1), l1=dict(loss_weight=100.0),
+                segment=dict(loss_weight=0.2)),
 )
 
 max_epochs = 150
-optim_wrapper = dict(
-    generator=dict(optimizer=dict(lr=5e-4)),
-    recognizer=dict(optimizer=dict(lr=5e-4)),
-)
+optim_wrapper = dict(generator=dict(optimizer=dict(lr=5e-4)))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1.0, end_factor=0.05, by_epoch=True,
          begin=max_epochs // 2, end=max_epochs),

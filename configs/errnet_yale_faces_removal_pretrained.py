@@ -17,10 +17,7 @@ val_dataloader = dict(dataset=dict(pipeline=pipeline))
 test_dataloader = val_dataloader
 
 max_epochs = 40
-optim_wrapper = dict(
-    generator=dict(optimizer=dict(lr=2e-4)),
-    recognizer=dict(optimizer=dict(lr=2e-4)),
-)
+optim_wrapper = dict(generator=dict(optimizer=dict(lr=2e-4)))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1.0, end_factor=0.05, by_epoch=True,
          begin=max_epochs // 2, end=max_epochs),

@@ -45,3 +45,36 @@ print(json.dumps(out))
     assert set(built) == set(CONFIGS)
     assert built["configs/errnet_synthetic.py"] == "ERRNet"
     assert all(v == "TimmClassifier" for k, v in built.items() if "baselines" in k)
+
+
+DATASET_BASES = sorted(str(p.relative_to(REPO_ROOT))
+                       for p in (REPO_ROOT / "configs/_base_/datasets").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", DATASET_BASES)
+def test_dataset_bases_state_their_dataset_once(path):
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(str(REPO_ROOT / path))
+    train, test = dict(cfg.train_dataloader.dataset), dict(cfg.val_dataloader.dataset)
+    assert (train.pop("split"), test.pop("split"), test.pop("test_mode")) == ("train", "test",
+                                                                                True)
+    assert train == test == dict(cfg._dataset)
+    assert cfg.test_dataloader == cfg.val_dataloader
+    assert (train["fold"], train["num_folds"]) == (cfg.fold, cfg.num_folds)
+    assert isinstance(cfg.num_classes, int)
+    for key in ("num_classes", "classes"):
+        if key in train:
+            assert (train[key] if key == "num_classes" else len(train[key])) == cfg.num_classes
+
+
+def test_the_model_takes_the_class_count_of_its_dataset():
+    from mmengine.config import Config
+
+    checked = 0
+    for path in CONFIGS:
+        cfg = Config.fromfile(str(REPO_ROOT / path))
+        if "num_classes" in cfg:
+            assert cfg.model.num_classes == cfg.num_classes, path
+            checked += 1
+    assert checked >= 10

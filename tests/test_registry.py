@@ -81,6 +81,17 @@ def test_build_builtins_from_config(registry, cfg):
     assert type(obj).__name__ == cfg["type"]
 
 
+def test_mmengine_builds_errkit_optim_wrappers_in_errkit_scope():
+    # mmengine's DefaultOptimWrapperConstructor builds with the root registry.
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+
+    with DefaultScope.overwrite_default_scope("errkit"):
+        wrapper = build_optim_wrapper(torch.nn.Linear(2, 1), dict(
+            type="NaNGuardOptimWrapper", nan_policy="skip", optimizer=dict(type="SGD", lr=0.1)))
+    assert type(wrapper).__name__ == "NaNGuardOptimWrapper" and wrapper.nan_policy == "skip"
+
+
 def test_unknown_type_names_registry_and_suggests():
     with pytest.raises(UnknownComponentError) as info:
         reg.MODELS.build(dict(type="TimmClasifier"))

@@ -8,8 +8,9 @@ default_hooks = dict(
     # mmengine's CheckpointHook with atomic writes: a killed run never leaves a
     # truncated checkpoint for --resume to pick (errkit.engine.hooks).
     checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2),
-    # Stops on a NaN/Inf loss term before a checkpoint can save it; the models
-    # guard their own updates too (model.nan_policy='stop' | 'skip').
+    # Names the NaN/Inf terms of updates that the optimizer wrappers skipped
+    # (nan_policy='skip') and keeps them out of the logs; stops on a NaN/Inf term
+    # of an unguarded update before a checkpoint can save it.
     nan_guard=dict(type='NaNGuardHook'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )

@@ -1,13 +1,6 @@
 # Ablation, removal loss: L1 to the true neutral only (no discriminator); compare with
 # configs/errnet_synthetic.py (L1 plus a light adversarial term) and
-# errnet_synthetic_adv_removal.py (pix2pix weights).
+# errnet_synthetic_adv_removal.py (pix2pix weights). The schedule's discriminator
+# wrapper is skipped: the model has no discriminator.
 _base_ = ['../errnet_synthetic.py']
-model = dict(discriminator=None, loss_weights=dict(gan=0.0))
-optim_wrapper = dict(
-    _delete_=True,
-    constructor='MultiOptimWrapperConstructor',
-    generator=dict(type='OptimWrapper',
-                   optimizer=dict(type='Adam', lr={{_base_.lr}}, betas=(0.5, 0.999))),
-    recognizer=dict(type='OptimWrapper',
-                    optimizer=dict(type='Adam', lr={{_base_.lr}}, betas=(0.5, 0.999))),
-)
+model = dict(discriminator=None, losses=dict(gan_loss=None))

@@ -4,5 +4,5 @@
 _base_ = ['../errnet_synthetic.py']
 model = dict(
     use_segments_in_head=False,
-    loss_weights=dict(segment=0.0),
+    losses=dict(segment=None),
 )

@@ -4,5 +4,5 @@ _base_ = ['../errnet_synthetic.py']
 model = dict(
     residuals=[dict(type='PixelResidual', feat_channels=32, num_stages=3, detach=True)],
     use_segments_in_head=False,
-    loss_weights=dict(segment=0.0, landmark=0.0),
+    losses=dict(segment=None),
 )

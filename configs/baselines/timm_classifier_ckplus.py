@@ -5,5 +5,6 @@ _base_ = [
     '../_base_/schedules/adam_cls.py',
     '../_base_/default_runtime.py',
 ]
+model = dict(num_classes=_base_.num_classes)
 val_evaluator = [dict(type='ExpressionMetric')]
 test_evaluator = val_evaluator

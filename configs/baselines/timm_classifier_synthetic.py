@@ -9,6 +9,7 @@ _base_ = [
 ]
 model = dict(
     model_name='resnet10t',
+    num_classes=_base_.num_classes,
     data_preprocessor=dict(batch_augments=[
         dict(type='PairedAugmentation', augmentations=[
             dict(type='RandomHorizontalFlip', p=0.5)]),

@@ -19,9 +19,10 @@ from typing import Callable, Dict, Tuple
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
 
 from errkit.config import load_config
-from errkit.engine.optimizers import MultiOptimWrapperConstructor
+from errkit.engine.optimizers import MultiOptimWrapperConstructor, amp_variant
 from errkit.landmarks.mean_shape import canonical_landmarks
 from errkit.registry import MODELS
 
@@ -126,7 +127,7 @@ def _optim_cfg(cfg: dict, settings: BenchmarkSettings) -> dict:
     """One optimizer-wrapper config adapted to the run: AMP and fused Adam."""
     cfg = copy.deepcopy(cfg)
     if settings.amp:
-        cfg["type"] = "AmpOptimWrapper"
+        cfg["type"] = amp_variant(cfg.get("type", "OptimWrapper"))
         cfg["dtype"] = "bfloat16"
     optimizer = cfg.get("optimizer", {})
     if settings.device == "cuda" and optimizer.get("type") in ("Adam", "AdamW"):
@@ -168,7 +169,8 @@ def build_training_pair(settings: BenchmarkSettings) -> Dict[str, Tuple[torch.nn
                     module.compile()
         model.train()
     optim_errnet = MultiOptimWrapperConstructor(wrapper_cfg)(errnet)
-    optim_cls = build_optim_wrapper(classifier, _optim_cfg(cls_cfg.optim_wrapper, settings))
+    with DefaultScope.overwrite_default_scope("errkit"):  # errkit's optimizer wrappers
+        optim_cls = build_optim_wrapper(classifier, _optim_cfg(cls_cfg.optim_wrapper, settings))
     return dict(errnet=(errnet, optim_errnet), classifier=(classifier, optim_cls))
 
 

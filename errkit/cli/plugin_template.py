@@ -153,9 +153,9 @@ class $class_name(BaseResidual):
     - In training, ``neutral``, ``landmarks``, ``neutral_landmarks``, their masks
       and ``labels`` may be set, possibly for some faces only (see the masks).
       Set ``requires_landmarks`` / ``requires_neutral`` when ``loss`` uses them.
-    - ``loss(ctx, feats)`` returns extra terms named ``loss_<name>``, weighted
-      by the model's ``loss_weights['<name>']``; each a scalar connected to the
-      graph (``feats.sum() * 0`` when no face of the batch is supervised).
+    - ``loss(ctx, feats)`` returns extra terms named ``loss_<name>``, weighted by
+      the branch itself (e.g. a ``loss_weight`` argument); each a scalar connected
+      to the graph (``feats.sum() * 0`` when no face of the batch is supervised).
     - ERR-Net fills the constructor arguments named in
       :data:`~errkit.models.residuals.BUILD_ARGUMENTS` (``in_channels``,
       ``encoder_channels``, ``encoder_reductions``, ``num_segments``,

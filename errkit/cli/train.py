@@ -16,6 +16,7 @@ from errkit.cli.common import (SMOKE_HELP, ConfigNotFoundError, add_common_args,
 from errkit.datasets.errors import DatasetNotFoundError
 from errkit.engine import build_runner, find_resumable_checkpoint
 from errkit.engine.nan_guard import NonFiniteLossError
+from errkit.engine.optimizers import amp_variant
 from errkit.registry import MODELS, UnknownComponentError
 from errkit.utils.help_text import HelpFormatter, plain_text
 
@@ -73,10 +74,10 @@ def merge_args(cfg, args: argparse.Namespace):
         if wrapper.get("constructor") == "MultiOptimWrapperConstructor":
             for key, sub in wrapper.items():
                 if isinstance(sub, dict) and "optimizer" in sub:
-                    sub["type"] = "AmpOptimWrapper"
+                    sub["type"] = amp_variant(sub.get("type", "OptimWrapper"))
                     sub["dtype"] = dtype
         else:
-            wrapper["type"] = "AmpOptimWrapper"
+            wrapper["type"] = amp_variant(wrapper.get("type", "OptimWrapper"))
             wrapper["dtype"] = dtype
     if args.no_validate:
         cfg.val_cfg = None

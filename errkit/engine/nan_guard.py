@@ -2,30 +2,34 @@
 
 A non-finite loss back-propagates non-finite gradients: one optimizer step
 with them poisons every parameter (and Adam's moments) for good, and every
-checkpoint saved afterwards. errkit's models call :func:`check_finite` on the
-loss terms of each step *before* ``backward``, with the policy of their
-``nan_policy`` argument:
+checkpoint saved afterwards. The policy lives in one place, the optimizer
+wrapper through which every errkit model updates
+(:class:`~errkit.engine.optimizers.NaNGuardOptimWrapper`, selected by the
+schedule configs), which checks the loss of each update *before* ``backward``
+with its ``nan_policy``:
 
-- ``'stop'`` (default): raise :class:`NonFiniteLossError` naming the terms and
+- ``'stop'`` (default): raise :class:`NonFiniteLossError` naming the update and
   the iteration. Nothing is updated and no checkpoint is saved after it, so the
   last checkpoint is good and ``--resume`` restarts from it.
-- ``'skip'``: log a warning naming the terms and the iteration, zero the
-  gradients and leave the parameters as they were; training goes on.
+- ``'skip'``: log a warning naming the update and the iteration, leave the
+  parameters (and the buffers of the skipped forward pass) as they were;
+  training goes on.
 
-:class:`~errkit.engine.hooks.NaNGuardHook` checks what any model logs after each
-iteration, for models that do not guard themselves.
+:class:`~errkit.engine.hooks.NaNGuardHook` checks every term a model logs after
+each iteration: it names the terms of skipped updates and keeps them out of the
+logs, and stops models trained with a wrapper that does not guard its updates.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import List, Mapping, Optional, Sequence
+from typing import List, Mapping, Sequence
 
 import torch
 from mmengine.logging import MessageHub, print_log
 
 __all__ = ["NAN_POLICIES", "NonFiniteLossError", "check_nan_policy", "non_finite_terms",
-           "check_finite", "current_iteration", "skip_update"]
+           "check_finite", "current_iteration"]
 
 #: What to do with a non-finite loss: raise, or skip the update.
 NAN_POLICIES = ("stop", "skip")
@@ -37,7 +41,8 @@ class NonFiniteLossError(FloatingPointError):
     Args:
         terms (Sequence[str]): The non-finite terms, with their values.
         iteration (int): The training iteration (1-based, as in the logs).
-        where (str): Who detected it (model or hook). Defaults to ``''``.
+        where (str): Who detected it (optimizer wrapper or hook). Defaults to
+            ``''``.
         applied (bool): The update was already applied (detected after the
             step, by :class:`~errkit.engine.hooks.NaNGuardHook`). Defaults to False.
     """
@@ -52,7 +57,8 @@ class NonFiniteLossError(FloatingPointError):
         super().__init__(
             f"{who}non-finite loss at iteration {iteration}: {', '.join(self.terms)}. "
             f"{update}; resume from the last good checkpoint with `--resume`, lower the "
-            "learning rate, or set model.nan_policy='skip' to skip such steps.")
+            "learning rate, or give the optimizer wrapper nan_policy='skip' (optim_wrapper "
+            "config) to skip such updates.")
 
 
 def check_nan_policy(policy: str, owner: str) -> str:
@@ -162,12 +168,4 @@ def check_finite(losses: Mapping[str, object], iteration: int, action: str = "st
     print_log(f"{who}non-finite loss at iteration {iteration}: {', '.join(bad)}; skipped "
               "this update (nan_policy='skip')", logger="current", level=logging.WARNING)
     return False
-
-
-def skip_update(wrappers: Sequence, model: Optional[object] = None) -> None:
-    """Zero the gradients of ``wrappers`` and count a skipped step on ``model``."""
-    for wrapper in wrappers:
-        wrapper.zero_grad()
-    if model is not None:
-        model.nan_skipped_steps = getattr(model, "nan_skipped_steps", 0) + 1
 

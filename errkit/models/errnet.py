@@ -2,78 +2,29 @@
 
 from __future__ import annotations
 
-import logging
-from typing import Dict, List, Optional, Sequence, Union
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
-from errkit.engine.nan_guard import check_finite, check_nan_policy, current_iteration, skip_update
-from errkit.registry import LOSSES, MODELS
+from errkit.registry import MODELS
 from errkit.structures import FERDataSample
 
 from .errnet_generator import ERRNetGenerator, with_defaults
+from .errnet_training import (DISCRIMINATOR, GENERATOR, OPTIM_WRAPPER_MODULES, active_loss,
+                              build_errnet_losses, check_optim_wrapper, frozen, mean_log_vars,
+                              select_faces)
 from .residual_recognizer import ResidualRecognizer
 from .residuals import ResidualContext
-
-#: Optimizer-wrapper key of the generator (encoder, latent head, decoder).
-GENERATOR = "generator"
-#: Optimizer-wrapper key of the recognizer (residual branches, fusion, head).
-RECOGNIZER = "recognizer"
-#: Optimizer-wrapper key of the discriminator.
-DISCRIMINATOR = "discriminator"
-
-#: Loss configs used for the keys a config's ``losses`` leaves out.
-DEFAULT_LOSSES = dict(
-    gan_loss=dict(type="GANLoss", gan_type="lsgan"),
-    gradient_penalty=None,
-    l1=dict(type="MaskedL1Loss"),
-    cls=dict(type="CrossEntropyLoss"),
-    segment=dict(type="SegmentLoss", margin=1.0),
-    perceptual=None,
-)
-#: Weights of the generator/recognizer terms used for the keys ``loss_weights`` leaves out.
-DEFAULT_LOSS_WEIGHTS = dict(gan=1.0, l1=10.0, cls=1.0, segment=1.0, perceptual=1.0)
 
 
 def _unwrap(module: nn.Module) -> nn.Module:
     """The module inside a DistributedDataParallel wrapper (mmengine's separate
     DDP wraps each sub-network)."""
     return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
-
-
-def set_requires_grad(module: Optional[nn.Module], flag: bool) -> None:
-    """Switch ``requires_grad`` of every parameter of ``module`` (None is ignored)."""
-    if module is not None:
-        for param in module.parameters():
-            param.requires_grad_(flag)
-
-
-def update_params_jointly(wrappers: Sequence[OptimWrapper], loss: torch.Tensor) -> None:
-    """Update several optimizer wrappers from one loss.
-
-    Each wrapper back-propagates ``loss`` (scaled by its own accumulation factor
-    and, for :class:`~mmengine.optim.AmpOptimWrapper`, by its own loss scaler)
-    into its own parameters only (``backward(inputs=...)``), so every wrapper
-    keeps its counters and scaler consistent; then each wrapper whose
-    accumulation is complete steps and zeroes its gradients.
-
-    Args:
-        wrappers (Sequence[OptimWrapper]): The wrappers, each with its own
-            parameters.
-        loss (Tensor): The scalar objective.
-    """
-    for i, wrapper in enumerate(wrappers):
-        params = [p for group in wrapper.param_groups for p in group["params"] if p.requires_grad]
-        wrapper.backward(wrapper.scale_loss(loss), retain_graph=i < len(wrappers) - 1,
-                         inputs=params)
-    for wrapper in wrappers:
-        if wrapper.should_update():
-            wrapper.step()
-            wrapper.zero_grad()
 
 
 @MODELS.register_module()
@@ -89,24 +40,26 @@ class ERRNet(BaseModel):
     landmark, plug-ins) fused with the segment activations; a conditional
     discriminator judges the pairs ``(x, neutral)``. Everything trains end to end.
 
-    Training objective of the generator and recognizer (each term named
-    ``loss_<key>`` and multiplied by ``loss_weights[key]``; a weight of 0 or a
-    ``None`` loss config drops the term):
+    Training objective of the generator and recognizer, each term named
+    ``loss_<key>`` and weighted by the ``loss_weight`` of its loss config
+    (OpenMMLab's convention; a weight of 0 or a ``None`` config drops the term):
 
-    - ``gan``: adversarial term on ``(x, neutral_hat)``, all faces;
+    - ``gan``: adversarial term on ``(x, neutral_hat)``, all faces
+      (``losses.gan_loss``);
     - ``l1``: L1 to the true neutral, faces that have one;
     - ``perceptual``: optional feature distance to the true neutral;
     - ``cls``: cross-entropy of the head's logits;
     - ``segment``: segment loss on the activations;
-    - one term per residual branch's :meth:`loss` (e.g. ``landmark``; weight 1
-      when absent from ``loss_weights``).
+    - the terms of each residual branch's :meth:`loss` (e.g. ``landmark``),
+      weighted by the branch itself.
 
     The discriminator minimises ``loss_disc_real + loss_disc_fake`` (+
     ``loss_disc_gp``) on the faces that have a true neutral.
 
     Optimizers: an :class:`~mmengine.optim.OptimWrapperDict` with the keys
-    :data:`GENERATOR`, :data:`RECOGNIZER` and (with a discriminator)
-    :data:`DISCRIMINATOR`, built by ``MultiOptimWrapperConstructor``.
+    :data:`GENERATOR` (the generator and the recognizer, updated together) and,
+    with a discriminator, :data:`DISCRIMINATOR`, built by
+    ``MultiOptimWrapperConstructor``.
 
     Args:
         encoder (dict): ``ENCODERS`` config (e.g. ``TimmEncoder``).
@@ -120,10 +73,10 @@ class ERRNet(BaseModel):
         residuals (Sequence[dict]): ``RESIDUALS`` configs. Defaults to ``()``.
         head (dict): ``HEADS`` config. Defaults to ``dict(type='LinearHead')``.
         losses (dict, optional): Loss configs by key (``gan_loss``,
-            ``gradient_penalty``, ``l1``, ``cls``, ``segment``, ``perceptual``);
-            missing keys take :data:`DEFAULT_LOSSES`, ``None`` disables.
-        loss_weights (dict, optional): Term weights by key; missing keys take
-            :data:`DEFAULT_LOSS_WEIGHTS`.
+            ``gradient_penalty``, ``l1``, ``cls``, ``segment``, ``perceptual``),
+            each with its ``loss_weight``; missing keys take
+            :data:`~errkit.models.errnet_training.DEFAULT_LOSSES`, ``None``
+            disables.
         num_classes (int): Number of expression classes. Defaults to 7.
         use_segments_in_head (bool): Fuse the segment activations with the
             residual features before the head. Defaults to True.
@@ -132,13 +85,8 @@ class ERRNet(BaseModel):
         fusion_norm (bool): LayerNorm on the fused features. Defaults to True.
         disc_steps (int): Iterations per generator update; the discriminator is
             updated every iteration. Defaults to 1.
-        gen_steps (int): Generator/recognizer updates when it is updated.
-            Defaults to 1.
-        nan_policy (str): What a NaN/Inf loss term does before its update:
-            ``'stop'`` raises
-            :class:`~errkit.engine.nan_guard.NonFiniteLossError`, ``'skip'``
-            skips that update with a warning (counted in
-            ``nan_skipped_steps``). Defaults to ``'stop'``.
+        gen_steps (int): Generator/recognizer updates when it is updated; the
+            logged values are their mean. Defaults to 1.
         data_preprocessor (dict, optional): Defaults to
             ``dict(type='FERDataPreprocessor')``.
         init_cfg (dict, optional): mmengine initialisation config.
@@ -159,10 +107,10 @@ class ERRNet(BaseModel):
     def __init__(self, encoder: dict, latent: dict, decoder: Optional[dict] = None,
                  discriminator: Optional[dict] = None, residuals: Sequence[dict] = (),
                  head: Optional[dict] = None, losses: Optional[dict] = None,
-                 loss_weights: Optional[dict] = None, num_classes: int = 7,
-                 use_segments_in_head: bool = True, use_encoder_features_in_head: bool = False,
-                 fusion_norm: bool = True, disc_steps: int = 1, gen_steps: int = 1,
-                 nan_policy: str = "stop", data_preprocessor: Optional[dict] = None,
+                 num_classes: int = 7, use_segments_in_head: bool = True,
+                 use_encoder_features_in_head: bool = False, fusion_norm: bool = True,
+                 disc_steps: int = 1, gen_steps: int = 1,
+                 data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type="FERDataPreprocessor")
@@ -175,8 +123,6 @@ class ERRNet(BaseModel):
         if discriminator is not None and decoder is None:
             raise ValueError("ERRNet: a discriminator needs a decoder (set `decoder`, or "
                              "discriminator=None)")
-        self.nan_policy = check_nan_policy(nan_policy, "ERRNet")
-        self.nan_skipped_steps = 0
         self.num_classes = num_classes
         self.disc_steps = disc_steps
         self.gen_steps = gen_steps
@@ -195,19 +141,12 @@ class ERRNet(BaseModel):
         if discriminator is not None:
             self.discriminator = MODELS.build(
                 with_defaults(discriminator, in_channels=2 * gen.in_channels))
-
-        unknown = set(losses or {}) - set(DEFAULT_LOSSES)
-        if unknown:
-            raise KeyError(f"ERRNet: unknown keys {sorted(unknown)} in `losses`; known: "
-                           f"{sorted(DEFAULT_LOSSES)}")
-        cfgs = {**DEFAULT_LOSSES, **(losses or {})}
-        self.loss_modules = nn.ModuleDict(
-            {k: LOSSES.build(v) for k, v in cfgs.items() if v is not None})
-        if "cls" not in self.loss_modules:
-            raise ValueError("ERRNet: losses.cls (the classification loss) cannot be None")
-        self.loss_weights = {**DEFAULT_LOSS_WEIGHTS, **(loss_weights or {})}
-        self._loss_weights_checked = False
+        self.loss_modules = build_errnet_losses(losses)
+        if self.discriminator is not None and "gan_loss" not in self.loss_modules:
+            raise ValueError("ERRNet: a discriminator needs losses.gan_loss (set it, or "
+                             "discriminator=None)")
         self.train_iter = 0
+        self._optim_wrapper_checked = False
 
     # ------------------------------------------------------------------ state
     def get_extra_state(self) -> torch.Tensor:
@@ -221,18 +160,19 @@ class ERRNet(BaseModel):
             state = state.get("train_iter", 0)
         self.train_iter = int(state)
 
-    # ------------------------------------------------------------------ helpers
-    def _weight(self, key: str) -> float:
-        return float(self.loss_weights.get(key, 1.0))
-
-    def _active(self, key: str) -> bool:
-        return key in self.loss_modules and self._weight(key) != 0.0
-
+    # ------------------------------------------------------------------ forward
     @staticmethod
     def _labels(data_samples: Optional[List[FERDataSample]], device) -> Optional[torch.Tensor]:
         if not data_samples or any("gt_label" not in s for s in data_samples):
             return None
         return torch.cat([s.gt_label.reshape(-1) for s in data_samples]).long().to(device)
+
+    @staticmethod
+    def _neutral_flags(data_samples: Optional[List[FERDataSample]]) -> Optional[List[bool]]:
+        """Which faces have a true neutral, from the host-side meta information."""
+        if data_samples is None:
+            return None
+        return [bool(s.metainfo.get("has_neutral", False)) for s in data_samples]
 
     def _context(self, inputs: Dict[str, torch.Tensor], gen_out: dict,
                  labels: Optional[torch.Tensor] = None,
@@ -248,9 +188,16 @@ class ERRNet(BaseModel):
             ctx.labels = labels
         return ctx
 
-    def _run(self, inputs: Dict[str, torch.Tensor], labels: Optional[torch.Tensor] = None,
-             training_fields: bool = True) -> dict:
-        """Generator then recognizer; returns their outputs and the context."""
+    def _remove_and_recognize(self, inputs: Dict[str, torch.Tensor],
+                              labels: Optional[torch.Tensor] = None,
+                              training_fields: bool = True) -> dict:
+        """The generator, then the recognizer on its residuals.
+
+        Returns:
+            dict: The generator's outputs (``features``, ``z``, ``activations``,
+            ``residual``, ``neutral``), the recognizer's (``logits``,
+            ``features``, ``branch_features``) and the residual context ``ctx``.
+        """
         img = inputs["img"]
         in_channels = _unwrap(self.generator).in_channels
         if img.dim() != 4 or img.shape[1] != in_channels:
@@ -260,17 +207,6 @@ class ERRNet(BaseModel):
         ctx = self._context(inputs, gen_out, labels, training_fields)
         rec_out = self.recognizer(ctx, labels if self.training else None)
         return dict(gen_out, **rec_out, ctx=ctx)
-
-    def _check_loss_weights(self, term_keys) -> None:
-        if self._loss_weights_checked:
-            return
-        known = set(DEFAULT_LOSS_WEIGHTS) | set(term_keys)
-        unknown = set(self.loss_weights) - known
-        if unknown:  # a warning: base configs weight terms that some variants lack
-            print_log(f"ERRNet: loss_weights keys {sorted(unknown)} weight no term of this "
-                      f"model (its terms: {sorted(known)})", logger="current",
-                      level=logging.WARNING)
-        self._loss_weights_checked = True
 
     # ------------------------------------------------------------------ losses
     def _disc_loss(self, inputs: Dict[str, torch.Tensor], fake_neutral: torch.Tensor,
@@ -300,10 +236,8 @@ class ERRNet(BaseModel):
             x, real, fake = x[mask], real[mask], fake[mask]
         elif not any(has_neutral):
             return {}
-        elif not all(has_neutral):
-            index = torch.tensor([i for i, flag in enumerate(has_neutral) if flag],
-                                 dtype=torch.long).to(x.device, non_blocking=True)
-            x, real, fake = x[index], real[index], fake[index]
+        else:
+            x, real, fake = select_faces(has_neutral, x, real, fake)
         gan = self.loss_modules["gan_loss"]
         losses = dict(
             loss_disc_real=gan(self.discriminator(x, real), True, is_disc=True),
@@ -313,91 +247,62 @@ class ERRNet(BaseModel):
                 self.discriminator, x, real, fake)
         return losses
 
-    @staticmethod
-    def _neutral_flags(data_samples: Optional[List[FERDataSample]]) -> Optional[List[bool]]:
-        """Which faces have a true neutral, from the host-side meta information."""
-        if data_samples is None:
-            return None
-        return [bool(s.metainfo.get("has_neutral", False)) for s in data_samples]
-
     def _gen_loss(self, inputs: Dict[str, torch.Tensor], outputs: dict,
                   labels: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """The generator's and recognizer's weighted terms, plus ``acc`` scalars.
+        """The generator's and recognizer's terms, plus ``acc`` scalars.
 
         Args:
             inputs (dict): Preprocessed batch.
-            outputs (dict): What :meth:`_run` returned for it.
+            outputs (dict): What :meth:`_remove_and_recognize` returned for it.
             labels (Tensor): ``(B,)`` classes.
 
         Returns:
-            dict[str, Tensor]: ``loss_*`` terms (already weighted) and the batch
-            accuracies ``acc`` (head) and ``seg_acc`` (segment activations).
+            dict[str, Tensor]: ``loss_*`` terms (each weighted by its loss) and
+            the batch accuracies ``acc`` (head) and ``seg_acc`` (segment
+            activations).
         """
         losses: Dict[str, torch.Tensor] = {}
         neutral_hat, mask = outputs["neutral"], inputs.get("neutral_mask")
-        has_neutral = neutral_hat is not None and "neutral" in inputs and mask is not None
-        if has_neutral and self._active("l1"):
-            losses["loss_l1"] = self._weight("l1") * self.loss_modules["l1"](
-                neutral_hat.float(), inputs["neutral"], mask)
-        if has_neutral and self._active("perceptual"):
-            losses["loss_perceptual"] = self._weight("perceptual") * self.loss_modules[
-                "perceptual"](neutral_hat, inputs["neutral"], mask)
-        if (self.discriminator is not None and "gan_loss" in self.loss_modules
-                and self._weight("gan") != 0.0):
-            pred = self.discriminator(inputs["img"], neutral_hat)
-            losses["loss_gan"] = self._weight("gan") * self.loss_modules["gan_loss"](
-                pred.float(), True, is_disc=False)
+        if neutral_hat is not None and "neutral" in inputs and mask is not None:
+            if active_loss(self.loss_modules, "l1") is not None:
+                losses["loss_l1"] = self.loss_modules["l1"](
+                    neutral_hat.float(), inputs["neutral"], mask)
+            if active_loss(self.loss_modules, "perceptual") is not None:
+                losses["loss_perceptual"] = self.loss_modules["perceptual"](
+                    neutral_hat, inputs["neutral"], mask)
+        gan = active_loss(self.loss_modules, "gan_loss")
+        if self.discriminator is not None and gan is not None:
+            losses["loss_gan"] = gan(self.discriminator(inputs["img"], neutral_hat).float(), True,
+                                     is_disc=False)
         logits = outputs["logits"].float()
-        if self._active("cls"):
-            losses["loss_cls"] = self._weight("cls") * self.loss_modules["cls"](logits, labels)
-        if self._active("segment"):
-            losses["loss_segment"] = self._weight("segment") * self.loss_modules["segment"](
+        if active_loss(self.loss_modules, "cls") is not None:
+            losses["loss_cls"] = self.loss_modules["cls"](logits, labels)
+        if active_loss(self.loss_modules, "segment") is not None:
+            losses["loss_segment"] = self.loss_modules["segment"](
                 outputs["activations"].float(), labels)
         branch = _unwrap(self.recognizer).branch_losses(outputs["ctx"],
                                                         outputs["branch_features"])
-        self._check_loss_weights(name[len("loss_"):] for name in branch)
         for name, value in branch.items():
             if name in losses:
                 raise ValueError(f"a residual branch's term '{name}' clashes with ERRNet's own")
-            weight = self._weight(name[len("loss_"):])
-            if weight != 0.0:
-                losses[name] = weight * value.float()
+            losses[name] = value.float()
         with torch.no_grad():
             losses["acc"] = (logits.argmax(dim=1) == labels).float().mean()
             losses["seg_acc"] = (outputs["activations"].argmax(dim=1) == labels).float().mean()
         return losses
 
     # ------------------------------------------------------------------ training
-    def _losses_finite(self, log_vars: Dict[str, torch.Tensor],
-                       wrappers: List[OptimWrapper]) -> bool:
-        """Apply :attr:`nan_policy` to one update's terms (before its backward).
+    def _check_optim_wrapper(self, optim_wrapper) -> None:
+        """See :func:`~errkit.models.errnet_training.check_optim_wrapper` (the
+        parameters are checked on the first step only)."""
+        check_optim_wrapper(self, optim_wrapper, check_params=not self._optim_wrapper_checked)
+        self._optim_wrapper_checked = True
 
-        Returns:
-            bool: True to update; False when a term is not finite and the
-            update is skipped (gradients zeroed, step counted).
-
-        Raises:
-            NonFiniteLossError: A term is not finite and the policy is ``'stop'``.
-        """
-        if check_finite(log_vars, current_iteration(self.train_iter), self.nan_policy,
-                        type(self).__name__):
-            return True
-        skip_update(wrappers, self)
-        return False
-
-    def _optim_wrappers(self, optim_wrapper) -> Dict[str, OptimWrapper]:
-        expected = [GENERATOR, RECOGNIZER] + ([DISCRIMINATOR] if self.discriminator else [])
-        if not isinstance(optim_wrapper, OptimWrapperDict):
-            raise TypeError(
-                f"ERRNet.train_step needs an OptimWrapperDict with keys {expected} (config: "
-                "optim_wrapper=dict(constructor='MultiOptimWrapperConstructor', "
-                + ", ".join(f"{k}=dict(...)" for k in expected)
-                + f")), got {type(optim_wrapper).__name__}")
-        missing = [k for k in expected if k not in optim_wrapper]
-        if missing:
-            raise KeyError(f"ERRNet.train_step: optim_wrapper lacks {missing}; expected keys "
-                           f"{expected}, got {sorted(optim_wrapper.keys())}")
-        return {k: optim_wrapper[k] for k in expected}
+    @contextmanager
+    def _generator_context(self, wrapper: OptimWrapper) -> Iterator[None]:
+        """The generator wrapper's context around the generator and the recognizer."""
+        with wrapper.optim_context(self.generator), wrapper.optim_context(self.recognizer):
+            yield
 
     def train_step(self, data: Union[dict, tuple, list],
                    optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
@@ -405,61 +310,51 @@ class ERRNet(BaseModel):
 
         Args:
             data (dict): A batch from the dataloader.
-            optim_wrapper (OptimWrapperDict): Wrappers keyed :data:`GENERATOR`,
-                :data:`RECOGNIZER` and :data:`DISCRIMINATOR`.
+            optim_wrapper (OptimWrapperDict): Wrappers keyed :data:`GENERATOR`
+                and (with a discriminator) :data:`DISCRIMINATOR`.
 
         Returns:
             dict[str, Tensor]: Detached log values: every ``loss_*`` term,
             ``loss`` (the generator/recognizer total), ``loss_disc`` (the
-            discriminator total), ``acc`` and ``seg_acc``; the values of an
-            update skipped for a non-finite term (``nan_policy='skip'``) are
-            left out.
-
-        Raises:
-            NonFiniteLossError: A term is NaN/Inf and ``nan_policy='stop'``
-                (raised before that update's backward).
+            discriminator total), ``acc`` and ``seg_acc``; with ``gen_steps > 1``
+            the generator's values are the mean over its updates.
         """
-        wrappers = self._optim_wrappers(optim_wrapper)
+        self._check_optim_wrapper(optim_wrapper)
         data = self.data_preprocessor(data, True)
-        inputs = data["inputs"]
-        labels = self._labels(data["data_samples"], inputs["img"].device)
+        inputs, data_samples = data["inputs"], data["data_samples"]
+        labels = self._labels(data_samples, inputs["img"].device)
         if labels is None:
             raise ValueError("ERRNet.train_step: every data sample needs a gt_label")
-        gen_w, rec_w = wrappers[GENERATOR], wrappers[RECOGNIZER]
-        update_gen = (self.train_iter + 1) % self.disc_steps == 0 or self.discriminator is None
-        with gen_w.optim_context(self.generator), rec_w.optim_context(self.recognizer), \
-                torch.set_grad_enabled(update_gen):
-            outputs = self._run(inputs, labels)
+        gen_wrapper = optim_wrapper[GENERATOR]
+        update_generator = (self.discriminator is None
+                            or (self.train_iter + 1) % self.disc_steps == 0)
+        with self._generator_context(gen_wrapper), torch.set_grad_enabled(update_generator):
+            outputs = self._remove_and_recognize(inputs, labels)
 
         log_vars: Dict[str, torch.Tensor] = {}
         if self.discriminator is not None:
-            disc_w = wrappers[DISCRIMINATOR]
-            with disc_w.optim_context(self.discriminator):
+            disc_wrapper = optim_wrapper[DISCRIMINATOR]
+            with disc_wrapper.optim_context(self.discriminator):
                 disc_losses = self._disc_loss(inputs, outputs["neutral"],
-                                              self._neutral_flags(data["data_samples"]))
+                                              self._neutral_flags(data_samples))
             if disc_losses:
                 loss_disc, disc_vars = self.parse_losses(disc_losses)
-                if self._losses_finite(disc_vars, [disc_w]):
-                    disc_w.update_params(loss_disc)
-                    disc_vars["loss_disc"] = disc_vars.pop("loss")
-                    log_vars.update(disc_vars)
+                disc_wrapper.update_params(loss_disc)
+                disc_vars["loss_disc"] = disc_vars.pop("loss")
+                log_vars.update(disc_vars)
 
-        if update_gen:
-            set_requires_grad(self.discriminator, False)
-            try:
+        if update_generator:
+            gen_vars = []
+            with frozen(self.discriminator):
                 for step in range(self.gen_steps):
-                    with gen_w.optim_context(self.generator), \
-                            rec_w.optim_context(self.recognizer):
+                    with self._generator_context(gen_wrapper):
                         if step > 0:
-                            outputs = self._run(inputs, labels)
+                            outputs = self._remove_and_recognize(inputs, labels)
                         gen_losses = self._gen_loss(inputs, outputs, labels)
-                    loss, gen_vars = self.parse_losses(gen_losses)
-                    if not self._losses_finite(gen_vars, [gen_w, rec_w]):
-                        break
-                    update_params_jointly([gen_w, rec_w], loss)
-                    log_vars.update(gen_vars)
-            finally:
-                set_requires_grad(self.discriminator, True)
+                    loss, step_vars = self.parse_losses(gen_losses)
+                    gen_wrapper.update_params(loss)
+                    gen_vars.append(step_vars)
+            log_vars.update(mean_log_vars(gen_vars))
         self.train_iter += 1
         return {k: v.detach() for k, v in log_vars.items()}
 
@@ -478,7 +373,7 @@ class ERRNet(BaseModel):
             ``residual`` ``(B, C, H, W)``.
         """
         with torch.no_grad():
-            out = self._run({"img": img}, training_fields=False)
+            out = self._remove_and_recognize({"img": img}, training_fields=False)
         result = dict(logits=out["logits"].float(), probs=out["logits"].float().softmax(dim=1),
                       activations=out["activations"].float())
         if out["neutral"] is not None:
@@ -507,14 +402,14 @@ class ERRNet(BaseModel):
         if not isinstance(inputs, dict):
             inputs = {"img": inputs}
         if mode == "tensor":
-            out = self._run(inputs, training_fields=False)
+            out = self._remove_and_recognize(inputs, training_fields=False)
             return {k: out[k] for k in ("logits", "neutral", "residual", "activations", "z",
                                         "features")}
         if mode == "loss":
             labels = self._labels(data_samples, inputs["img"].device)
             if labels is None:
                 raise ValueError("ERRNet.forward(mode='loss') needs data samples with gt_label")
-            return self._gen_loss(inputs, self._run(inputs, labels), labels)
+            return self._gen_loss(inputs, self._remove_and_recognize(inputs, labels), labels)
         if mode == "predict":
             return self.predict(inputs, data_samples)
         raise ValueError(f"ERRNet.forward: mode must be 'tensor', 'loss' or 'predict', got "
@@ -552,5 +447,4 @@ class ERRNet(BaseModel):
         return samples
 
 
-__all__ = ["ERRNet", "GENERATOR", "RECOGNIZER", "DISCRIMINATOR", "DEFAULT_LOSSES",
-           "DEFAULT_LOSS_WEIGHTS", "set_requires_grad", "update_params_jointly"]
+__all__ = ["ERRNet", "GENERATOR", "DISCRIMINATOR", "OPTIM_WRAPPER_MODULES"]

@@ -91,7 +91,7 @@ def test_yale_faces(yale_dir):
 
 def test_yale_config_data_root_points_beside_the_checkout(yale_dir):
     cfg = Config.fromfile(str(CONFIGS / "yale_faces.py"))
-    assert (REPO / cfg.data_root).resolve() == yale_dir.resolve()
+    assert (REPO / cfg.train_dataloader.dataset.data_root).resolve() == yale_dir.resolve()
 
 
 def test_folds_are_subject_independent(tmp_path):

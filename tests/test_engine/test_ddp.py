@@ -45,10 +45,8 @@ def write_config(tmp: Path, data_root: Path) -> Path:
             latent=dict(segment_dim=4),
             decoder=dict(base_channels=8),
             discriminator=dict(base_channels=8, num_layers=2),
-            residuals=[dict(type='PixelResidual', feat_channels=8, num_stages=2)],
-            loss_weights=dict(gan=1.0, l1=10.0, cls=1.0, segment=1.0))
-        optim_wrapper = dict(generator=dict(optimizer=dict(lr=1e-3)),
-                             recognizer=dict(optimizer=dict(lr=1e-3)))
+            residuals=[dict(type='PixelResidual', feat_channels=8, num_stages=2)])
+        optim_wrapper = dict(generator=dict(optimizer=dict(lr=1e-3)))
         param_scheduler = []
         pipeline = [dict(type='LoadFaceImages', color_type='grey'), dict(type='PackFERInputs')]
         dataset = dict(type='CKPlusDataset', data_root='{data_root}', num_peak_frames=2,

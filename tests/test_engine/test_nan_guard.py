@@ -1,4 +1,8 @@
-"""A NaN/Inf loss term stops training before its update (or skips it); checkpoints stay good."""
+"""A NaN/Inf loss stops training before its update (or skips it); checkpoints stay good.
+
+The policy lives in the optimizer wrapper (NaNGuardOptimWrapper) that every errkit
+model updates through; NaNGuardHook names the terms of skipped updates.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ import torch.nn as nn
 
 from errkit.engine.checkpoint import safe_load
 from errkit.engine.nan_guard import NonFiniteLossError, check_finite, non_finite_terms
-from errkit.registry import LOSSES
+from errkit.engine.optimizers import NaNGuardOptimWrapper
+from errkit.registry import LOSSES, OPTIM_WRAPPERS
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,9 +61,11 @@ def _errnet_config(tmp_path: Path, classifier_cfg: Path) -> Path:
     cfg = tmp_path / "tiny_errnet.py"
     cfg.write_text(textwrap.dedent(f"""
         _base_ = ['{classifier_cfg}']
-        adam = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)))
+        adam = dict(type='NaNGuardOptimWrapper',
+                    optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)))
         optim_wrapper = dict(_delete_=True, constructor='MultiOptimWrapperConstructor',
-                             generator=adam, recognizer=adam, discriminator=adam)
+                             generator=dict(adam, modules=('generator', 'recognizer')),
+                             discriminator=adam)
         model = dict(
             _delete_=True, type='ERRNet', num_classes=7,
             data_preprocessor=dict(type='FERDataPreprocessor', num_channels=1),
@@ -78,6 +85,13 @@ def _errnet_config(tmp_path: Path, classifier_cfg: Path) -> Path:
         param_scheduler = []
         """))
     return cfg
+
+
+#: The optimizer wrapper whose update sees the NaN, and the options for nan_policy='skip'.
+UPDATE = {"ERRNet": "optim_wrapper.generator", "TimmClassifier": "optim_wrapper"}
+SKIP = {"ERRNet": ["optim_wrapper.generator.nan_policy=skip",
+                   "optim_wrapper.discriminator.nan_policy=skip"],
+        "TimmClassifier": ["optim_wrapper.nan_policy=skip"]}
 
 
 def _setup(model: str, tmp_path: Path, ckplus_config: Path, monkeypatch):
@@ -122,7 +136,7 @@ def test_stop_keeps_last_good_checkpoint_and_resumes(model, tmp_path, ckplus_con
         train([str(cfg), "--work-dir", str(work_dir), "--cfg-options", *inject])
     assert info.value.code == 1
     err = capsys.readouterr().err
-    assert f"{model}: non-finite loss at iteration {NAN_AT}: {term}=nan" in err
+    assert f"{UPDATE[model]}: non-finite loss at iteration {NAN_AT}: loss=nan" in err
     assert "The update was not applied" in err and "--resume" in err
     assert "Traceback" not in err
     # the bad step was never applied nor saved: epoch 1 is the last, and good
@@ -151,15 +165,17 @@ def test_skip_finishes_with_finite_parameters(model, tmp_path, ckplus_config,
     else:
         inject = ["model.losses.segment.at_calls=[3,%d]" % NAN_AT]
     work_dir = tmp_path / "work"
-    train([str(cfg), "--work-dir", str(work_dir), "--cfg-options", "model.nan_policy=skip",
-           *inject])
+    train([str(cfg), "--work-dir", str(work_dir), "--cfg-options", *SKIP[model], *inject])
     final = safe_load(str(work_dir / "epoch_2.pth"))
     assert final["meta"]["epoch"] == 2 and _finite_state(final)
     logs = _logs(work_dir)
     for it in (3, NAN_AT):
-        assert f"{model}: non-finite loss at iteration {it}: {term}=nan; skipped" in logs
-    assert "2 training step(s) skipped" in logs  # NaNGuardHook's count
-    assert "loss: nan" not in logs  # skipped terms are not logged
+        assert f"{UPDATE[model]}: non-finite loss at iteration {it}: loss=nan; skipped" in logs
+        # the hook names the term and keeps it out of the logs
+        assert f"NaNGuardHook: non-finite loss at iteration {it}: {term}=nan; the update was " \
+               "skipped" in logs
+    assert "2 update(s) skipped" in logs  # NaNGuardHook's count
+    assert "loss: nan" not in logs and f"{term}: nan" not in logs
 
 
 def test_check_finite_policies():
@@ -188,3 +204,129 @@ def test_nan_guard_hook_stops_unguarded_models():
         runner, 0, outputs={"loss_x": torch.tensor(float("nan"))})
     with pytest.raises(ValueError):
         NaNGuardHook(action="skip")
+
+
+class _BatchNormNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        features = self.conv(x)
+        return (self.bn(features) + features).mean()
+
+
+def _state(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def test_skip_leaves_parameters_optimizer_and_batchnorm_statistics_untouched():
+    torch.manual_seed(0)
+    net = _BatchNormNet().train()
+    wrapper = OPTIM_WRAPPERS.build(dict(type="NaNGuardOptimWrapper", nan_policy="skip",
+                                        optimizer=torch.optim.Adam(net.parameters(), lr=0.1)))
+    assert isinstance(wrapper, NaNGuardOptimWrapper)
+    before = _state(net)
+    with wrapper.optim_context(net):
+        loss = net(torch.randn(2, 1, 8, 8)) * float("nan")
+    assert not torch.equal(net.bn.running_mean, before["bn.running_mean"])  # forward moved it
+    wrapper.update_params(loss)
+    after = _state(net)
+    assert all(torch.equal(after[k], before[k]) for k in before)  # BN statistics restored
+    assert wrapper.skipped_updates == 1 and not wrapper.optimizer.state
+    assert all(p.grad is None for p in net.parameters())
+    # a finite update afterwards is applied, with its own forward's statistics
+    with wrapper.optim_context(net):
+        loss = net(torch.randn(2, 1, 8, 8))
+    moved = net.bn.running_mean.clone()
+    wrapper.update_params(loss)
+    assert torch.equal(net.bn.running_mean, moved) and wrapper.skipped_updates == 1
+    assert not torch.equal(net.conv.weight, before["conv.weight"])
+
+
+def test_stop_raises_before_the_update():
+    torch.manual_seed(0)
+    net = _BatchNormNet().train()
+    wrapper = NaNGuardOptimWrapper(optimizer=torch.optim.SGD(net.parameters(), lr=0.1))
+    wrapper.name = "generator"
+    before = _state(net)
+    with wrapper.optim_context(net):
+        loss = net(torch.randn(2, 1, 8, 8)) + float("inf")
+    with pytest.raises(NonFiniteLossError, match=r"^optim_wrapper\.generator: non-finite loss "
+                                                 r"at iteration \d+: loss=inf\. The update was "
+                                                 r"not applied"):
+        wrapper.update_params(loss)
+    assert torch.equal(net.conv.weight, before["conv.weight"])
+    assert all(p.grad is None for p in net.parameters())
+    with pytest.raises(ValueError, match="nan_policy must be one of"):
+        NaNGuardOptimWrapper(optimizer=torch.optim.SGD(net.parameters(), lr=0.1),
+                             nan_policy="ignore")
+
+
+def test_errnet_skipped_generator_update_leaves_generator_and_recognizer_untouched(
+        nan_loss_registered):
+    """The discriminator is updated, the generator's update is skipped: its and the
+    recognizer's parameters and BatchNorm statistics stay as they were."""
+    from errkit.engine.optimizers import MultiOptimWrapperConstructor
+    from errkit.models import ERRNet
+    from tests.test_models.test_errnet import make_batch
+
+    torch.manual_seed(0)
+    model = ERRNet(
+        encoder=dict(type="TimmEncoder", model_name="test_resnet", in_channels=1),
+        latent=dict(type="SegmentLatent", segment_dim=4),
+        decoder=dict(type="UNetResidualDecoder", base_channels=8),
+        discriminator=dict(type="PatchDiscriminator", base_channels=8, num_layers=2),
+        residuals=[dict(type="PixelResidual", feat_channels=8, num_stages=2)], num_classes=3,
+        losses=dict(segment=dict(type="NaNInjectionLoss", inner=dict(type="SegmentLoss"),
+                                 at_calls=[1]))).train()
+    adam = dict(type="NaNGuardOptimWrapper", nan_policy="skip",
+                optimizer=dict(type="Adam", lr=1e-3))
+    optim = MultiOptimWrapperConstructor(dict(
+        generator=dict(adam, modules=("generator", "recognizer")), discriminator=adam))(model)
+    before = {name: _state(getattr(model, name)) for name in ("generator", "recognizer",
+                                                              "discriminator")}
+    assert any(k.endswith("running_mean") for k in before["generator"])
+    log = model.train_step(make_batch(), optim)
+    for name in ("generator", "recognizer"):
+        after = _state(getattr(model, name))
+        assert all(torch.equal(after[k], before[name][k]) for k in after), name
+    assert optim["generator"].skipped_updates == 1 and optim["discriminator"].skipped_updates == 0
+    disc = _state(model.discriminator)
+    assert any(not torch.equal(disc[k], before["discriminator"][k]) for k in disc)
+    assert not torch.isfinite(log["loss_segment"]) and torch.isfinite(log["loss_disc"])
+    model.train_step(make_batch(seed=1), optim)  # the next update is applied
+    after = _state(model.generator)
+    assert any(not torch.equal(after[k], before["generator"][k]) for k in after)
+
+
+@pytest.mark.filterwarnings("ignore:.*GradScaler.*")
+def test_amp_variant_keeps_autocast_and_the_policy(monkeypatch):
+    """NaNGuardAmpOptimWrapper composes the policy with mmengine's AMP wrapper.
+
+    mmengine's AmpOptimWrapper refuses to be built without a GPU; its device check
+    is patched (the only mock) so that the wrapper runs with CPU bfloat16 autocast.
+    """
+    import mmengine.optim.optimizer.amp_optimizer_wrapper as amp_module
+
+    from errkit.engine.optimizers import NaNGuardAmpOptimWrapper
+
+    monkeypatch.setattr(amp_module, "is_cuda_available", lambda: True)
+    torch.manual_seed(0)
+    net = _BatchNormNet().train()
+    wrapper = OPTIM_WRAPPERS.build(dict(
+        type="NaNGuardAmpOptimWrapper", dtype="bfloat16", nan_policy="skip",
+        optimizer=torch.optim.SGD(net.parameters(), lr=0.1)))
+    assert isinstance(wrapper, NaNGuardAmpOptimWrapper)
+    before = _state(net)
+    with wrapper.optim_context(net):
+        assert net.conv(torch.randn(1, 1, 8, 8)).dtype == torch.bfloat16  # autocast is on
+        loss = net(torch.randn(2, 1, 8, 8)).float() * float("nan")
+    wrapper.update_params(loss)
+    after = _state(net)
+    assert wrapper.skipped_updates == 1 and all(torch.equal(after[k], before[k]) for k in before)
+    with wrapper.optim_context(net):
+        loss = net(torch.randn(2, 1, 8, 8)).float()
+    wrapper.update_params(loss)
+    assert not torch.equal(net.conv.weight, before["conv.weight"])

@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
-from errkit.models.errnet import DISCRIMINATOR, GENERATOR, RECOGNIZER, ERRNet
+from errkit.models.errnet import DISCRIMINATOR, GENERATOR, ERRNet
 from errkit.registry import MODELS
 from errkit.structures import FERDataSample
 
@@ -54,12 +54,15 @@ def make_batch(batch=4, num_classes=3, neutral=True, landmarks=True, seed=0):
 
 
 def wrappers(model, lr=1e-3, cls=OptimWrapper, **kwargs):
-    parts = {GENERATOR: model.generator, RECOGNIZER: model.recognizer}
+    parts = {GENERATOR: [*model.generator.parameters(), *model.recognizer.parameters()]}
     if model.discriminator is not None:
-        parts[DISCRIMINATOR] = model.discriminator
+        parts[DISCRIMINATOR] = list(model.discriminator.parameters())
     return OptimWrapperDict(**{
-        k: cls(optimizer=torch.optim.Adam(m.parameters(), lr=lr, betas=(0.5, 0.999)), **kwargs)
-        for k, m in parts.items()})
+        k: cls(optimizer=torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999)), **kwargs)
+        for k, params in parts.items()})
+
+
+PARTS = ("generator", "recognizer", "discriminator")
 
 
 def snapshot(module):
@@ -111,7 +114,8 @@ def test_gradients_reach_every_trainable_part():
     model = tiny_model().train()
     data = model.data_preprocessor(make_batch(), True)
     labels = model._labels(data["data_samples"], torch.device("cpu"))
-    losses = model._gen_loss(data["inputs"], model._run(data["inputs"], labels), labels)
+    outputs = model._remove_and_recognize(data["inputs"], labels)
+    losses = model._gen_loss(data["inputs"], outputs, labels)
     sum(v for k, v in losses.items() if k.startswith("loss_")).backward()
     for name, param in [*model.generator.named_parameters(),
                         *model.recognizer.named_parameters()]:
@@ -128,36 +132,36 @@ def test_discriminator_step_moves_only_the_discriminator():
     torch.manual_seed(0)
     model = tiny_model(disc_steps=2).train()
     optim = wrappers(model)
-    before = {k: snapshot(getattr(model, k)) for k in (GENERATOR, RECOGNIZER, DISCRIMINATOR)}
+    before = {k: snapshot(getattr(model, k)) for k in PARTS}
     log = model.train_step(make_batch(), optim)  # iteration 0 of 2: discriminator only
     assert {"loss_disc_real", "loss_disc_fake", "loss_disc"} <= set(log)
     assert "loss_cls" not in log
-    assert changed(model.discriminator, before[DISCRIMINATOR])
-    assert not changed(model.generator, before[GENERATOR])
-    assert not changed(model.recognizer, before[RECOGNIZER])
+    assert changed(model.discriminator, before["discriminator"])
+    assert not changed(model.generator, before["generator"])
+    assert not changed(model.recognizer, before["recognizer"])
     log = model.train_step(make_batch(seed=1), optim)  # iteration 1: both
     assert "loss_cls" in log and model.train_iter == 2
-    assert changed(model.generator, before[GENERATOR])
+    assert changed(model.generator, before["generator"])
 
 
 def test_generator_step_moves_only_generator_and_recognizer():
     torch.manual_seed(0)
     model = tiny_model().train()
     optim = wrappers(model)
-    before = {k: snapshot(getattr(model, k)) for k in (GENERATOR, RECOGNIZER, DISCRIMINATOR)}
+    before = {k: snapshot(getattr(model, k)) for k in PARTS}
     # no true neutral in the batch: no discriminator step, but loss_gan still
     # back-propagates through the discriminator into the generator
     log = model.train_step(make_batch(neutral=False), optim)
     assert "loss_gan" in log and "loss_disc" not in log and "loss_l1" in log
     assert log["loss_l1"] == 0
-    assert not changed(model.discriminator, before[DISCRIMINATOR])
+    assert not changed(model.discriminator, before["discriminator"])
     assert all(p.grad is None or p.grad.abs().sum() == 0
                for p in model.discriminator.parameters())
     assert all(p.requires_grad for p in model.discriminator.parameters())
-    gen_changed = changed(model.generator, before[GENERATOR])
+    gen_changed = changed(model.generator, before["generator"])
     assert any(n.startswith("encoder.") for n in gen_changed)
     assert any(n.startswith("decoder.") for n in gen_changed)
-    assert changed(model.recognizer, before[RECOGNIZER])
+    assert changed(model.recognizer, before["recognizer"])
 
 
 def test_log_values_follow_parse_losses():
@@ -183,12 +187,27 @@ def test_gradient_accumulation_is_respected_per_wrapper():
 def test_missing_optimizer_key_is_a_clear_error():
     model = tiny_model()
     optim = wrappers(model)
-    partial = OptimWrapperDict(**{k: optim[k] for k in (GENERATOR, RECOGNIZER)})
-    with pytest.raises(KeyError, match="discriminator") as info:
+    partial = OptimWrapperDict(**{GENERATOR: optim[GENERATOR]})
+    with pytest.raises(KeyError, match=r"has keys \['generator'\], expected \['generator', "
+                                       r"'discriminator'\]"):
         model.train_step(make_batch(), partial)
-    assert "generator" in str(info.value) and "recognizer" in str(info.value)
     with pytest.raises(TypeError, match="MultiOptimWrapperConstructor"):
         model.train_step(make_batch(), optim[GENERATOR])
+    # an extra key (a separate recognizer wrapper) would leave a wrapper unused
+    extra = OptimWrapperDict(**dict(optim.items()), recognizer=optim[GENERATOR])
+    with pytest.raises(KeyError, match="recognizer"):
+        model.train_step(make_batch(), extra)
+
+
+def test_generator_wrapper_must_update_the_recognizer():
+    model = tiny_model()
+    optim = OptimWrapperDict(
+        generator=OptimWrapper(optimizer=torch.optim.Adam(model.generator.parameters())),
+        discriminator=OptimWrapper(optimizer=torch.optim.Adam(model.discriminator.parameters())))
+    with pytest.raises(ValueError, match=r"optim_wrapper\['generator'\] does not update the "
+                                         r"recognizer; give it modules=\('generator', "
+                                         r"'recognizer'\)"):
+        model.train_step(make_batch(), optim)
 
 
 class CPUBf16OptimWrapper(OptimWrapper):
@@ -214,7 +233,7 @@ def test_train_step_under_bf16_autocast():
 def test_plain_and_l1_only_variants():
     plain = tiny_model(decoder=None, discriminator=None, residuals=[],
                        use_segments_in_head=False, use_encoder_features_in_head=True,
-                       loss_weights=dict(segment=0.0))
+                       losses=dict(segment=None))
     log = plain.train_step(make_batch(), wrappers(plain))
     assert set(k for k in log if k.startswith("loss_")) == {"loss_cls"}
     sample = plain.eval().val_step(make_batch())[0]
@@ -306,8 +325,10 @@ def test_configs_build_the_model_and_its_optimizers(name, tmp_path):
     ow_cfg = {k: v for k, v in cfg.optim_wrapper.items() if k != "constructor"}
     assert cfg.optim_wrapper.constructor == "MultiOptimWrapperConstructor"
     optim = MultiOptimWrapperConstructor(ow_cfg)(model)
-    expected = {GENERATOR, RECOGNIZER} | ({DISCRIMINATOR} if model.discriminator else set())
+    expected = {GENERATOR} | ({DISCRIMINATOR} if model.discriminator else set())
     assert set(optim.keys()) == expected
+    assert all(type(w).__name__ == "NaNGuardOptimWrapper" for w in optim.values())
+    model._check_optim_wrapper(optim)  # the generator's wrapper also holds the recognizer
     if name.endswith("mmi.py"):
         assert model.num_classes == 6
     if "plain" in name:
@@ -344,3 +365,50 @@ def test_discriminator_faces_are_selected_from_host_flags_without_reading_the_ma
     assert model._disc_loss(inputs, fake, [False] * 4) == {}
     # train_step passes the flags from the data samples' meta information.
     assert model._neutral_flags(data["data_samples"]) == [True] * 4
+
+
+class RecordingOptimWrapper(OptimWrapper):
+    """An OptimWrapper that records the losses it updates from."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.losses = []
+
+    def update_params(self, loss, step_kwargs=None, zero_kwargs=None):
+        self.losses.append(float(loss.detach()))
+        super().update_params(loss, step_kwargs, zero_kwargs)
+
+
+def test_every_generator_update_is_logged():
+    torch.manual_seed(0)
+    model = tiny_model(gen_steps=3).train()
+    optim = wrappers(model, cls=RecordingOptimWrapper)
+    log = model.train_step(make_batch(), optim)
+    updates = optim[GENERATOR].losses
+    assert len(updates) == 3 and len(optim[DISCRIMINATOR].losses) == 1
+    assert len(set(updates)) == 3  # each update ran a fresh forward pass
+    assert torch.isclose(log["loss"], torch.tensor(sum(updates) / 3))
+    assert torch.isclose(log["loss_disc"], torch.tensor(optim[DISCRIMINATOR].losses[0]))
+
+
+def test_loss_weights_live_in_the_loss_configs():
+    torch.manual_seed(0)
+    model = tiny_model(losses=dict(l1=dict(type="MaskedL1Loss", loss_weight=2.5),
+                                   segment=dict(type="SegmentLoss", loss_weight=0.0)))
+    data = model.data_preprocessor(make_batch(), True)
+    inputs = data["inputs"]
+    labels = model._labels(data["data_samples"], torch.device("cpu"))
+    outputs = model._remove_and_recognize(inputs, labels)
+    losses = model._gen_loss(inputs, outputs, labels)
+    unweighted = MODELS.build(dict(type="MaskedL1Loss"))(
+        outputs["neutral"].float(), inputs["neutral"], inputs["neutral_mask"])
+    assert torch.allclose(losses["loss_l1"], 2.5 * unweighted)  # weighted once, by the loss
+    assert "loss_segment" not in losses  # weight 0 drops the term
+    assert "loss_landmark" in losses  # the branch weights its own term
+    with pytest.raises(ValueError, match=r"^model\.losses\.l1\.loss_weight must be >= 0, got "
+                                         r"-1\.0 \(0 drops the term\)$"):
+        tiny_model(losses=dict(l1=dict(type="MaskedL1Loss", loss_weight=-1.0)))
+    with pytest.raises(ValueError, match="a discriminator needs losses.gan_loss"):
+        tiny_model(losses=dict(gan_loss=None))
+    with pytest.raises(TypeError, match="loss_weights"):  # the second dict is gone
+        tiny_model(loss_weights=dict(l1=10.0))

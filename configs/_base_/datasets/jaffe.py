@@ -2,30 +2,29 @@
 # subject KA, label HA, repetition 1, image number 29). NE images are the neutral
 # references; the six other expressions are the classes. 10 subjects, so 10 folds is
 # leave-one-subject-out.
-dataset_type = 'PatternFolderDataset'
-data_root = 'data/jaffe'
-pattern = (r'(?P<subject>[A-Z]{2})\.(?P<label>[A-Z]{2})(?P<sequence>\d+)'
-           r'\.(?P<frame>\d+)\.(?:tiff?|TIFF?)')
 classes = ('anger', 'disgust', 'fear', 'happy', 'sadness', 'surprise')
-label_map = dict(AN='anger', DI='disgust', FE='fear', HA='happy', SA='sadness', SU='surprise',
-                 NE='neutral')
-neutral_label = 'neutral'
+num_classes = len(classes)
 fold = 0
 num_folds = 10
-split_seed = 0
-color_type = 'grey'
-img_size = 128
 
-train_pipeline = [
-    dict(type='LoadFaceImages', color_type=color_type),
-    dict(type='AlignFace', size=img_size),
-    dict(type='PackFERInputs'),
-]
-test_pipeline = [
-    dict(type='LoadFaceImages', color_type=color_type),
-    dict(type='AlignFace', size=img_size),
-    dict(type='PackFERInputs'),
-]
+_dataset = dict(
+    type='PatternFolderDataset',
+    data_root='data/jaffe',
+    pattern=(r'(?P<subject>[A-Z]{2})\.(?P<label>[A-Z]{2})(?P<sequence>\d+)'
+             r'\.(?P<frame>\d+)\.(?:tiff?|TIFF?)'),
+    classes=classes,
+    label_map=dict(AN='anger', DI='disgust', FE='fear', HA='happy', SA='sadness',
+                   SU='surprise', NE='neutral'),
+    neutral_label='neutral',
+    fold=fold,
+    num_folds=num_folds,
+    split_seed=0,
+    pipeline=[
+        dict(type='LoadFaceImages', color_type='grey'),
+        dict(type='AlignFace', size=128),
+        dict(type='PackFERInputs'),
+    ],
+)
 
 train_dataloader = dict(
     batch_size=32,
@@ -33,19 +32,7 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        pattern=pattern,
-        classes=classes,
-        label_map=label_map,
-        neutral_label=neutral_label,
-        fold=fold,
-        num_folds=num_folds,
-        split_seed=split_seed,
-        split='train',
-        pipeline=train_pipeline,
-    ),
+    dataset=dict(_dataset, split='train'),
 )
 val_dataloader = dict(
     batch_size=32,
@@ -53,20 +40,7 @@ val_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        pattern=pattern,
-        classes=classes,
-        label_map=label_map,
-        neutral_label=neutral_label,
-        fold=fold,
-        num_folds=num_folds,
-        split_seed=split_seed,
-        split='test',
-        test_mode=True,
-        pipeline=test_pipeline,
-    ),
+    dataset=dict(_dataset, split='test', test_mode=True),
 )
 test_dataloader = val_dataloader
 

@@ -4,27 +4,26 @@
 # noglasses, leftlight, rightlight) do not match the pattern and are reported as ignored.
 # Grey crops of varying size without landmarks: AlignFace centre-crops and resizes them.
 # 15 subjects: 5 folds of 3 subjects.
-dataset_type = 'PatternFolderDataset'
-data_root = '../shared/data/yale_faces'
-pattern = r'(?P<subject>\d+)_(?P<label>happy|sad|sleepy|surprised|wink|normal)\.png'
 classes = ('happy', 'sad', 'sleepy', 'surprised', 'wink')
-neutral_label = 'normal'
+num_classes = len(classes)
 fold = 0
 num_folds = 5
-split_seed = 0
-color_type = 'grey'
-img_size = 128
 
-train_pipeline = [
-    dict(type='LoadFaceImages', color_type=color_type),
-    dict(type='AlignFace', size=img_size),
-    dict(type='PackFERInputs'),
-]
-test_pipeline = [
-    dict(type='LoadFaceImages', color_type=color_type),
-    dict(type='AlignFace', size=img_size),
-    dict(type='PackFERInputs'),
-]
+_dataset = dict(
+    type='PatternFolderDataset',
+    data_root='../shared/data/yale_faces',
+    pattern=r'(?P<subject>\d+)_(?P<label>happy|sad|sleepy|surprised|wink|normal)\.png',
+    classes=classes,
+    neutral_label='normal',
+    fold=fold,
+    num_folds=num_folds,
+    split_seed=0,
+    pipeline=[
+        dict(type='LoadFaceImages', color_type='grey'),
+        dict(type='AlignFace', size=128),
+        dict(type='PackFERInputs'),
+    ],
+)
 
 train_dataloader = dict(
     batch_size=32,
@@ -32,18 +31,7 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        pattern=pattern,
-        classes=classes,
-        neutral_label=neutral_label,
-        fold=fold,
-        num_folds=num_folds,
-        split_seed=split_seed,
-        split='train',
-        pipeline=train_pipeline,
-    ),
+    dataset=dict(_dataset, split='train'),
 )
 val_dataloader = dict(
     batch_size=32,
@@ -51,19 +39,7 @@ val_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        pattern=pattern,
-        classes=classes,
-        neutral_label=neutral_label,
-        fold=fold,
-        num_folds=num_folds,
-        split_seed=split_seed,
-        split='test',
-        test_mode=True,
-        pipeline=test_pipeline,
-    ),
+    dataset=dict(_dataset, split='test', test_mode=True),
 )
 test_dataloader = val_dataloader
 

@@ -1,8 +1,8 @@
 # Full ERR-Net: U-Net residual generator with segmented latent, conditional PatchGAN
-# (LSGAN), pixel and landmark residuals, segment loss.
+# (LSGAN), pixel and landmark residuals, segment loss. The number of classes is the
+# dataset's: a leaf config sets model = dict(num_classes=_base_.num_classes).
 model = dict(
     type='ERRNet',
-    num_classes=7,  # a leaf for another class count sets model.num_classes
     data_preprocessor=dict(type='FERDataPreprocessor', num_channels=1),
     encoder=dict(
         type='TimmEncoder',
@@ -22,22 +22,21 @@ model = dict(
         type='PatchDiscriminator', base_channels=64, num_layers=3, use_spectral_norm=True),
     residuals=[
         dict(type='PixelResidual', feat_channels=32, num_stages=3),
+        # its term loss_landmark is weighted by its own loss config (MaskedL1Loss, 1.0)
         dict(type='LandmarkResidual', source='both', hidden_channels=128, out_channels=64,
              use_true_landmarks_in_training=False),
     ],
     head=dict(type='LinearHead', dropout=0.2),
     use_segments_in_head=True,
+    # Each term's weight is the loss_weight of its loss; None (or weight 0) drops it.
     losses=dict(
-        gan_loss=dict(type='GANLoss', gan_type='lsgan'),
+        gan_loss=dict(type='GANLoss', gan_type='lsgan', loss_weight=1.0),
         gradient_penalty=None,  # dict(type='GradientPenaltyLoss', loss_weight=10.0) for WGAN-GP
-        l1=dict(type='MaskedL1Loss'),
-        cls=dict(type='CrossEntropyLoss', label_smoothing=0.0),
-        segment=dict(type='SegmentLoss', margin=1.0),
+        l1=dict(type='MaskedL1Loss', loss_weight=10.0),
+        cls=dict(type='CrossEntropyLoss', label_smoothing=0.0, loss_weight=1.0),
+        segment=dict(type='SegmentLoss', margin=1.0, loss_weight=1.0),
         perceptual=None,
     ),
-    # Weight of each generator/recognizer term; 0 drops it. Residual terms
-    # (landmark) are weighted by their name.
-    loss_weights=dict(gan=1.0, l1=10.0, cls=1.0, segment=1.0, landmark=1.0),
     disc_steps=1,
     gen_steps=1,
 )

@@ -1,6 +1,8 @@
-# Single-optimizer schedule for whole-image classifiers.
+# Single-optimizer schedule for whole-image classifiers. NaNGuardOptimWrapper stops
+# before an update whose loss is NaN/Inf (nan_policy='skip' skips such updates).
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='NaNGuardOptimWrapper',
+    nan_policy='stop',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
 )
 param_scheduler = [

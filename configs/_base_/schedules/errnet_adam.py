@@ -1,16 +1,19 @@
-# ERR-Net schedule: one Adam per sub-network (pix2pix settings), constant learning
-# rate for the first half, then a linear decay.
-# On a GPU, train in bfloat16 by giving each wrapper
-# type='AmpOptimWrapper', dtype='bfloat16'.
+# ERR-Net schedule: one Adam for the generator and the recognizer (updated together),
+# one for the discriminator (pix2pix settings); constant learning rate for the first
+# half, then a linear decay. A variant without discriminator gets no discriminator
+# wrapper (the constructor skips sub-networks the model sets to None).
+# NaNGuardOptimWrapper stops before an update whose loss is NaN/Inf
+# (nan_policy='skip' skips such updates). On a GPU, train in bfloat16 with
+# type='NaNGuardAmpOptimWrapper', dtype='bfloat16' (or tools/train.py --amp).
 max_epochs = 40
 optim_wrapper = dict(
     constructor='MultiOptimWrapperConstructor',
     generator=dict(
-        type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
-    recognizer=dict(
-        type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
+        type='NaNGuardOptimWrapper', nan_policy='stop', modules=('generator', 'recognizer'),
+        optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
     discriminator=dict(
-        type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
+        type='NaNGuardOptimWrapper', nan_policy='stop',
+        optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
 )
 # One list: applied to every optimizer of the dict.
 param_scheduler = [

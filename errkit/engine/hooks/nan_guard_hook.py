@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import List, Optional
 
+import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapperDict
 
 from errkit.engine.nan_guard import NonFiniteLossError, non_finite_terms
 from errkit.registry import HOOKS
@@ -18,22 +19,33 @@ __all__ = ["NaNGuardHook"]
 HOOK_ACTIONS = ("stop", "warn")
 
 
+def _non_finite_keys(outputs: dict) -> List[str]:
+    return [key for key, value in outputs.items()
+            if isinstance(value, torch.Tensor) and not bool(torch.isfinite(value).all())]
+
+
 @HOOKS.register_module()
 class NaNGuardHook(Hook):
-    """Check the loss terms of every training iteration; report skipped steps.
+    """Check the loss terms of every training iteration; report skipped updates.
 
-    After each iteration the terms that the model returned (``loss`` and every
-    ``loss_*``) are checked. By then the model's update has been applied, so
-    this hook is the second line of defence: errkit's models check their terms
-    *before* the update themselves (their ``nan_policy``, see
-    :mod:`errkit.engine.nan_guard`), and in ``'skip'`` mode they do not return
-    the skipped terms. The hook catches models that do not guard themselves:
-    with ``action='stop'`` it raises before any later hook (the checkpoint hook
-    included) runs, so no checkpoint holds the poisoned weights.
+    The NaN/Inf policy itself belongs to the optimizer wrapper
+    (:class:`~errkit.engine.optimizers.NaNGuardOptimWrapper`), which checks
+    each update's loss *before* applying it. After each iteration this hook
+    checks every term the model returned (``loss`` and every ``loss_*``):
 
-    At the end of each training epoch it logs how many steps the model skipped
-    (its ``nan_skipped_steps`` counter) and stores the count in the message
-    hub as ``nan_skipped_steps``.
+    - when a wrapper skipped an update in this iteration
+      (``nan_policy='skip'``), it names the non-finite terms in a warning and
+      removes them from the iteration's outputs, so the logs stay finite (the
+      hook runs before mmengine's ``RuntimeInfoHook`` records them);
+    - otherwise the update was applied (a wrapper without a policy): with
+      ``action='stop'`` it raises
+      :class:`~errkit.engine.nan_guard.NonFiniteLossError` before any later
+      hook (the checkpoint hook included) runs, so no checkpoint holds the
+      poisoned weights.
+
+    At the end of each training epoch it logs how many updates the wrappers
+    skipped and stores the count in the message hub as
+    ``nan_skipped_updates``.
 
     Args:
         action (str): ``'stop'`` (raise
@@ -46,38 +58,53 @@ class NaNGuardHook(Hook):
             default_hooks = dict(nan_guard=dict(type='NaNGuardHook'))
     """
 
-    # Before the checkpoint (VERY_LOW) and logger (BELOW_NORMAL) hooks.
-    priority = "HIGH"
+    # Before RuntimeInfoHook (VERY_HIGH), which records the outputs for the
+    # logs, and the checkpoint (VERY_LOW) and logger (BELOW_NORMAL) hooks.
+    priority = "HIGHEST"
 
     def __init__(self, action: str = "stop") -> None:
         if action not in HOOK_ACTIONS:
             raise ValueError(f"NaNGuardHook: action must be one of {HOOK_ACTIONS}, got {action!r}")
         self.action = action
+        self._seen_skips = 0
         self._reported_skips = 0
 
     @staticmethod
-    def _model(runner):
-        return runner.model.module if is_model_wrapper(runner.model) else runner.model
+    def _skipped_updates(runner) -> int:
+        wrapper = getattr(runner, "optim_wrapper", None)
+        if wrapper is None:
+            return 0
+        wrappers = wrapper.values() if isinstance(wrapper, OptimWrapperDict) else [wrapper]
+        return sum(int(getattr(w, "skipped_updates", 0)) for w in wrappers)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs: Optional[dict] = None) -> None:
-        """Raise or warn when a logged loss term is not finite."""
+        """Report the terms of a skipped update, or raise/warn for an applied one."""
+        skipped = self._skipped_updates(runner)
+        skipped_now, self._seen_skips = skipped > self._seen_skips, skipped
         if not outputs:
             return
         bad = non_finite_terms(outputs)
         if not bad:
             return
         iteration = runner.iter + 1
+        if skipped_now:
+            for key in _non_finite_keys(outputs):
+                outputs.pop(key)
+            print_log(f"NaNGuardHook: non-finite loss at iteration {iteration}: {', '.join(bad)}; "
+                      "the update was skipped (nan_policy='skip') and these values are left "
+                      "out of the logs", logger="current", level=logging.WARNING)
+            return
         if self.action == "stop":
             raise NonFiniteLossError(bad, iteration, "NaNGuardHook", applied=True)
         print_log(f"NaNGuardHook: non-finite loss at iteration {iteration}: {', '.join(bad)} "
                   "(the update was applied)", logger="current", level=logging.WARNING)
 
     def after_train_epoch(self, runner) -> None:
-        """Log the model's skipped steps when their number grew."""
-        skipped = int(getattr(self._model(runner), "nan_skipped_steps", 0))
-        runner.message_hub.update_info("nan_skipped_steps", skipped)
+        """Log the wrappers' skipped updates when their number grew."""
+        skipped = self._skipped_updates(runner)
+        runner.message_hub.update_info("nan_skipped_updates", skipped)
         if skipped > self._reported_skips:
-            print_log(f"NaNGuardHook: {skipped} training step(s) skipped so far for a "
-                      "non-finite loss", logger="current", level=logging.WARNING)
+            print_log(f"NaNGuardHook: {skipped} update(s) skipped so far for a non-finite "
+                      "loss", logger="current", level=logging.WARNING)
             self._reported_skips = skipped

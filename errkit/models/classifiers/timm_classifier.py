@@ -6,13 +6,13 @@ from typing import Dict, List, Optional, Union
 
 import timm
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModel
 
-from errkit.engine.nan_guard import check_finite, check_nan_policy, current_iteration, skip_update
 from errkit.registry import MODELS
 from errkit.structures import FERDataSample
 from errkit.utils.checkpoint import load_backbone_weights
+
+from ..losses.loss_builder import build_loss
 
 
 @MODELS.register_module()
@@ -29,13 +29,10 @@ class TimmClassifier(BaseModel):
         in_channels (int): 1 (grey) or 3. Defaults to 3.
         pretrained (str, optional): Path of a local timm checkpoint; the weights
             are never downloaded. Defaults to None (train from scratch).
-        label_smoothing (float): Cross-entropy label smoothing. Defaults to 0.
+        loss (dict): ``LOSSES`` config of the classification term
+            ``loss_cls``, with its ``loss_weight`` (and e.g. ``label_smoothing``).
+            Defaults to ``dict(type='CrossEntropyLoss')``.
         drop_rate (float): Dropout before the classifier. Defaults to 0.
-        nan_policy (str): What a NaN/Inf loss does before its update:
-            ``'stop'`` raises
-            :class:`~errkit.engine.nan_guard.NonFiniteLossError`, ``'skip'``
-            skips the update with a warning (counted in ``nan_skipped_steps``).
-            Defaults to ``'stop'``.
         data_preprocessor (dict, optional): Defaults to
             ``dict(type='FERDataPreprocessor')``.
         init_cfg (dict, optional): mmengine initialisation config.
@@ -50,9 +47,8 @@ class TimmClassifier(BaseModel):
     """
 
     def __init__(self, model_name: str = "resnet18", num_classes: int = 7, in_channels: int = 3,
-                 pretrained: Optional[str] = None, label_smoothing: float = 0.0,
-                 drop_rate: float = 0.0, nan_policy: str = "stop",
-                 data_preprocessor: Optional[dict] = None,
+                 pretrained: Optional[str] = None, loss: Optional[dict] = None,
+                 drop_rate: float = 0.0, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type="FERDataPreprocessor")
@@ -65,36 +61,8 @@ class TimmClassifier(BaseModel):
         if pretrained is not None:
             load_backbone_weights(self.backbone, pretrained, skip_classifier=True)
         self.num_classes = num_classes
-        self.label_smoothing = label_smoothing
-        self.nan_policy = check_nan_policy(nan_policy, "TimmClassifier")
-        self.nan_skipped_steps = 0
-        self._steps = 0
-
-    def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
-        """One update, as :meth:`mmengine.model.BaseModel.train_step`, guarded.
-
-        The loss terms are checked with :func:`~errkit.engine.nan_guard.check_finite`
-        before ``backward`` (see ``nan_policy``).
-
-        Args:
-            data (dict): A batch from the dataloader.
-            optim_wrapper (OptimWrapper): The optimizer wrapper.
-
-        Returns:
-            dict[str, Tensor]: ``loss``, ``loss_cls`` and ``acc``; empty when the
-            update was skipped.
-        """
-        with optim_wrapper.optim_context(self):
-            data = self.data_preprocessor(data, True)
-            losses = self._run_forward(data, mode="loss")
-        parsed, log_vars = self.parse_losses(losses)
-        self._steps += 1
-        if not check_finite(log_vars, current_iteration(self._steps - 1), self.nan_policy,
-                            type(self).__name__):
-            skip_update([optim_wrapper], self)
-            return {}
-        optim_wrapper.update_params(parsed)
-        return log_vars
+        self.loss_module = build_loss(loss if loss is not None else dict(type="CrossEntropyLoss"),
+                                      "model.loss")
 
     @staticmethod
     def _image(inputs: Union[Dict[str, torch.Tensor], torch.Tensor]) -> torch.Tensor:
@@ -119,9 +87,8 @@ class TimmClassifier(BaseModel):
             return logits
         if mode == "loss":
             labels = torch.cat([s.gt_label for s in data_samples]).to(logits.device)
-            loss = F.cross_entropy(logits.float(), labels, label_smoothing=self.label_smoothing)
             acc = (logits.argmax(1) == labels).float().mean()
-            return {"loss_cls": loss, "acc": acc.detach()}
+            return {"loss_cls": self.loss_module(logits.float(), labels), "acc": acc.detach()}
         if mode == "predict":
             probs = logits.float().softmax(dim=1)
             if data_samples is None:

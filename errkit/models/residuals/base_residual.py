@@ -53,11 +53,12 @@ class BaseResidual(nn.Module):
     - In training, optional fields may be ``None`` or valid for only some faces
       (see the masks); a branch must cope with both.
     - ``loss(ctx, feats)`` returns extra supervised terms, each named
-      ``loss_<something>``; ERR-Net multiplies each by
-      ``loss_weights['<something>']`` (1 when absent) and adds it to the
-      generator's and recognizer's objective. A term must be a scalar tensor
-      connected to the graph (return ``feats.sum() * 0`` rather than a constant
-      when no face of the batch is supervised).
+      ``loss_<something>`` and already weighted by the branch (a
+      ``loss_weight`` in the config of a ``LOSSES`` entry, or an argument of the
+      branch); ERR-Net adds them as they are to the generator's and
+      recognizer's objective. A term must be a scalar tensor connected to the
+      graph (return ``feats.sum() * 0`` rather than a constant when no face of
+      the batch is supervised).
     - Constructor arguments named in :data:`BUILD_ARGUMENTS` (``in_channels``:
       image channels; ``encoder_channels`` / ``encoder_reductions``: lists per
       encoder level; ``num_segments``, ``segment_dim``, ``num_classes``) are

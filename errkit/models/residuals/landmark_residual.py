@@ -8,8 +8,9 @@ import torch
 import torch.nn as nn
 
 from errkit.landmarks.alignment import LEFT_EYE_INDICES, RIGHT_EYE_INDICES
-from errkit.registry import LOSSES, RESIDUALS
+from errkit.registry import RESIDUALS
 
+from ..losses.loss_builder import build_loss
 from .base_residual import BaseResidual
 from .pixel_residual import conv_block, group_norm
 from .residual_context import ResidualContext
@@ -104,7 +105,8 @@ class LandmarkResidual(BaseResidual):
         use_true_landmarks_in_training (bool): Teacher forcing: in training, embed
             the true displacement of faces that have one. Defaults to False.
         loss (dict): Config of the ``loss_landmark`` term, a ``LOSSES`` entry
-            called as ``loss(pred, target, mask)``. Defaults to
+            called as ``loss(pred, target, mask)``; its ``loss_weight`` weights
+            the term. Defaults to
             ``dict(type='MaskedL1Loss', loss_weight=1.0)``.
 
     Shape:
@@ -156,8 +158,9 @@ class LandmarkResidual(BaseResidual):
             nn.Linear(NUM_POINTS * 2, embed_channels), nn.LeakyReLU(0.2, inplace=True),
             nn.Linear(embed_channels, out_channels))
         self.out_channels = out_channels
-        self.loss_fn = LOSSES.build(loss if loss is not None
-                                    else dict(type="MaskedL1Loss", loss_weight=1.0))
+        self.loss_fn = build_loss(loss if loss is not None
+                                  else dict(type="MaskedL1Loss", loss_weight=1.0),
+                                  "LandmarkResidual.loss")
 
     def predict_displacement(self, ctx: ResidualContext) -> torch.Tensor:
         """Regress the normalised displacement from the image-derived context.

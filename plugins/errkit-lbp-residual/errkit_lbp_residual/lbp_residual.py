@@ -99,8 +99,8 @@ class LBPResidual(BaseResidual):
     reads ``x`` and ``neutral_hat`` only. The recognition loss reaches the
     generator through ``neutral_hat`` unless ``detach``. With ``texture_loss``,
     training adds ``loss_lbp_texture``: the L1 distance between the soft LBP bits
-    of ``neutral_hat`` and of the true neutral on faces that have one (ERR-Net
-    weights it by ``loss_weights['lbp_texture']``).
+    of ``neutral_hat`` and of the true neutral on faces that have one, weighted
+    by ``texture_loss_weight``.
 
     Args:
         in_channels (int): Image channels; colour faces are turned grey first.
@@ -123,6 +123,8 @@ class LBPResidual(BaseResidual):
             through ``neutral_hat``. Defaults to False (end to end).
         texture_loss (bool): Add ``loss_lbp_texture`` in training. Defaults to
             False.
+        texture_loss_weight (float): Weight of ``loss_lbp_texture``, >= 0.
+            Defaults to 1.0.
 
     Shape:
         - ``ctx.x``, ``ctx.neutral_hat``: ``(B, in_channels, H, W)`` in ``[-1, 1]``.
@@ -147,7 +149,7 @@ class LBPResidual(BaseResidual):
                  temperature: float = 0.05, mode: str = "histogram", grid_size: int = 4,
                  num_bins: int = 32, bandwidth: Optional[float] = None, feat_channels: int = 16,
                  num_stages: int = 2, out_channels: int = 64, detach: bool = False,
-                 texture_loss: bool = False) -> None:
+                 texture_loss: bool = False, texture_loss_weight: float = 1.0) -> None:
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"LBPResidual: mode must be one of {MODES}, got {mode!r}")
@@ -158,6 +160,9 @@ class LBPResidual(BaseResidual):
         if grid_size < 1 or num_bins < 2 or num_stages < 1:
             raise ValueError("LBPResidual: need grid_size >= 1, num_bins >= 2 and num_stages >= "
                              f"1, got {grid_size}, {num_bins} and {num_stages}")
+        if texture_loss_weight < 0:
+            raise ValueError(f"LBPResidual: texture_loss_weight must be >= 0, got "
+                             f"{texture_loss_weight}")
         self.in_channels = in_channels
         self.radius = float(radius)
         self.num_neighbours = num_neighbours
@@ -167,6 +172,7 @@ class LBPResidual(BaseResidual):
         self.num_bins = num_bins
         self.detach = detach
         self.texture_loss = texture_loss
+        self.texture_loss_weight = float(texture_loss_weight)
         # Instance attribute: the recognizer asks whether a branch trains on the true neutral.
         self.requires_neutral = texture_loss
         kernels = lbp_kernels(num_neighbours, radius)
@@ -304,7 +310,7 @@ class LBPResidual(BaseResidual):
         pred = self.soft_bits(ctx.neutral_hat[mask])
         with torch.no_grad():
             target = self.soft_bits(ctx.neutral[mask])
-        return {"loss_lbp_texture": (pred - target).abs().mean() + zero}
+        return {"loss_lbp_texture": self.texture_loss_weight * (pred - target).abs().mean() + zero}
 
     def extra_repr(self) -> str:
         return (f"mode={self.mode!r}, num_neighbours={self.num_neighbours}, "

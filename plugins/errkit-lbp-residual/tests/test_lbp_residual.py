@@ -163,6 +163,17 @@ def test_texture_loss_is_masked_and_connected():
     assert zero.item() == 0.0 and zero.requires_grad
 
 
+def test_texture_loss_is_weighted_by_the_branch():
+    ctx = context()
+    plain = LBPResidual(in_channels=1, texture_loss=True)
+    heavy = LBPResidual(in_channels=1, texture_loss=True, texture_loss_weight=3.0)
+    heavy.load_state_dict(plain.state_dict())
+    term = plain.loss(ctx, plain(ctx))["loss_lbp_texture"]
+    assert torch.allclose(heavy.loss(ctx, heavy(ctx))["loss_lbp_texture"], 3.0 * term)
+    with pytest.raises(ValueError, match="texture_loss_weight must be >= 0"):
+        LBPResidual(texture_loss=True, texture_loss_weight=-1.0)
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="mode"):
         LBPResidual(mode="sift")
@@ -208,6 +219,9 @@ def test_config_resolves_errkit_base_and_builds_the_model():
         path = resolve_config('errnet_lbp_synthetic.py')  # through errkit_config_paths
         cfg = load_config(path)
         assert cfg.train_dataloader.dataset.type == 'SyntheticCKPlusDataset', cfg.train_dataloader
+        # errkit's residual settings are inherited, not re-listed
+        base = load_config(resolve_config('errnet_synthetic.py'))
+        assert cfg.model.residuals[:2] == base.model.residuals, cfg.model.residuals
         model = MODELS.build(cfg.model).eval()
         names = [type(b).__name__ for b in model.recognizer.residuals]
         with torch.no_grad():

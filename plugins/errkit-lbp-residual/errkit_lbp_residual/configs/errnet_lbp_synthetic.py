@@ -7,16 +7,12 @@
 # `_base_` expression; `__import__` is the only way to call a function there).
 _base_ = __import__('errkit_lbp_residual').base_config_path('errnet_synthetic.py')
 
-# Lists replace the base's list: the base's two residuals are repeated here.
+# The base's residuals, unchanged, plus the LBP residual (its texture term weighted
+# by texture_loss_weight).
 model = dict(
-    residuals=[
-        dict(type='PixelResidual', feat_channels=32, num_stages=3),
-        dict(type='LandmarkResidual', source='both', hidden_channels=128, out_channels=64,
-             use_true_landmarks_in_training=False),
+    residuals=_base_.model.residuals + [
         dict(type='LBPResidual', radius=1.0, num_neighbours=8, temperature=0.05,
              mode='histogram', grid_size=4, num_bins=32, out_channels=64,
-             texture_loss=True),
+             texture_loss=True, texture_loss_weight=1.0),
     ],
-    # Dicts merge key by key: only the new term needs a weight.
-    loss_weights=dict(lbp_texture=1.0),
 )
