@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -76,6 +77,9 @@ class BaseFERDataset(BaseDataset):
         self.split = split
         self.split_seed = int(split_seed)
         self.report: Dict[str, Any] = self._empty_report()
+        if isinstance(kwargs.get("data_root"), str) and kwargs["data_root"]:
+            # configs name their folder relative to their own ('{{ fileDirname }}/../..')
+            kwargs["data_root"] = os.path.normpath(kwargs["data_root"])
         # Build transform configs from errkit's registry, so that no default scope is needed.
         kwargs["pipeline"] = [TRANSFORMS.build(t) if isinstance(t, dict) else t
                               for t in kwargs.get("pipeline") or []]
