@@ -31,6 +31,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from errkit.config import ConfigNotFoundError, load_config, make_smoke_config, set_data_root
 from errkit.utils.atomic_io import atomic_write_json, atomic_write_text
+from errkit.utils.output_paths import OutputPathError, check_output_dir
 
 from .experiment import (CONFIG_FILE, RESULT_FILE, ExperimentError, RunSpec, config_sha1,
                          finite_number, load_completed_run, log, read_run_result,
@@ -212,7 +213,8 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
         failed config).
 
     Raises:
-        AblationError: Bad arguments, a config that cannot be loaded or derived
+        AblationError: Bad arguments, a work dir that cannot be written, a
+            config that cannot be loaded or derived
             (duplicate names, no fold given), an unreadable result, or, after
             the table is written, every config that failed.
     """
@@ -223,6 +225,10 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
     if jobs < 1:
         raise AblationError(f"jobs must be at least 1, got {jobs}")
     root = osp.abspath(work_dir)
+    try:
+        check_output_dir(root, "work dir")
+    except OutputPathError as exc:
+        raise AblationError(str(exc)) from None
     plan = _plan(configs, root, fold, num_folds, cfg_options, data_root, smoke)
     if len({(item["fold"], item["num_folds"]) for item in plan}) > 1:
         folds = ", ".join(f"{i['name']}: {i['fold']}/{i['num_folds']}" for i in plan)

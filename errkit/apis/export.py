@@ -26,6 +26,7 @@ import torch.nn as nn
 
 from errkit.apis.expression_remover import ExpressionRemover
 from errkit.models.residuals import ResidualContext
+from errkit.utils.output_paths import OutputPathError, check_output_file
 
 __all__ = ["ExportError", "ExportResult", "ERRNetExportWrapper", "ClassifierExportWrapper",
            "export_wrapper", "export_model", "EXPORT_FORMATS", "META_KEY"]
@@ -248,11 +249,16 @@ def export_model(config, checkpoint: Optional[str], out_file: str, format: str =
         ExportResult: The file, exporter and check.
 
     Raises:
-        ExportError: Unknown format, failed export, or outputs that differ by
-            more than ``atol`` (the file is kept for inspection).
+        ExportError: Unknown format, an ``out_file`` that cannot be written
+            (checked before the model is built), failed export, or outputs
+            that differ by more than ``atol`` (the file is kept for inspection).
     """
     if format not in EXPORT_FORMATS:
         raise ExportError(f"format must be one of {EXPORT_FORMATS}, got {format!r}")
+    try:
+        check_output_file(out_file, "export target")
+    except OutputPathError as exc:
+        raise ExportError(str(exc)) from None
     remover = ExpressionRemover(config, checkpoint, device=device, detector=None,
                                 cfg_options=cfg_options)
     model = remover.model

@@ -15,18 +15,16 @@ from errkit.config import load_config
 from errkit.datasets.ckplus_dataset import CKPLUS_CLASSES_6, CKPLUS_CLASSES_7, CKPlusDataset
 from errkit.datasets.transforms.align_face import AlignFace
 from errkit.registry import DATASETS, MODELS
-from errkit.utils.checkpoint import CheckpointError, safe_load, state_dict_from_checkpoint
+from errkit.utils.checkpoint import (INFERENCE_OPTIONAL_PREFIXES, CheckpointMismatchError,
+                                     check_state_dict_matches, safe_load,
+                                     state_dict_from_checkpoint)
 from errkit.utils.checkpoint_path import resolve_checkpoint
 
 __all__ = ["CheckpointMismatchError", "INFERENCE_OPTIONAL_PREFIXES", "load_inference_model",
            "class_names_from_config", "face_input_settings"]
 
-#: Checkpoint keys that inference can do without (the discriminator and the losses).
-INFERENCE_OPTIONAL_PREFIXES = ("discriminator.", "loss_modules.")
-
-
-class CheckpointMismatchError(CheckpointError):
-    """A checkpoint's state dict does not fit the model its config builds."""
+# INFERENCE_OPTIONAL_PREFIXES and CheckpointMismatchError are importable from here too;
+# they are documented in errkit.utils.checkpoint.
 
 
 def _dataset_cfg(cfg: Config) -> dict:
@@ -114,22 +112,8 @@ def load_inference_model(config: Union[str, Config], checkpoint: Optional[str] =
         ckpt = safe_load(checkpoint)
         state = state_dict_from_checkpoint(ckpt, str(checkpoint))
         meta = ckpt.get("meta") if isinstance(ckpt.get("meta"), dict) else {}
-        own = model.state_dict()
-        missing = [k for k in own if k not in state and not k.endswith("_extra_state")
-                   and not k.startswith(INFERENCE_OPTIONAL_PREFIXES)]
-        unexpected = [k for k in state if k not in own]
-        shapes = [f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
-                  for k, v in state.items() if k in own and torch.is_tensor(v)
-                  and torch.is_tensor(own[k]) and v.shape != own[k].shape]
-        if missing or unexpected or shapes:
-            parts = [f"{len(v)} {what} (e.g. {', '.join(v[:3])})" for what, v in (
-                ("keys missing from the checkpoint", missing),
-                ("unexpected keys in the checkpoint", unexpected),
-                ("tensors of another shape", shapes)) if v]
-            raise CheckpointMismatchError(
-                f"checkpoint {checkpoint} does not match the model of config {name}: "
-                + "; ".join(parts) + ". Was it trained with another config (or other "
-                "--cfg-options)?")
+        check_state_dict_matches(model.state_dict(), state, str(checkpoint),
+                                 f"the model of config {name}", INFERENCE_OPTIONAL_PREFIXES)
         model.load_state_dict(state, strict=False)
     return model.to(device).eval(), cfg, meta
 

@@ -32,6 +32,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from errkit.config import load_config, make_smoke_config, set_data_root, work_dir_for
 from errkit.utils.atomic_io import atomic_write_text
+from errkit.utils.output_paths import OutputPathError, check_output_dir
 
 from .experiment import (CONFIG_FILE, RESULT_FILE, ExperimentError, RunSpec, config_sha1,
                          is_main_process, load_completed_run, log, read_run_result, run_fold,
@@ -207,8 +208,9 @@ def run_kfold(config_path: str, folds: int = 10, work_dir: Optional[str] = None,
         dict: The summary (see :func:`summarize_folds`).
 
     Raises:
-        KFoldError: Bad arguments, a config the folds cannot be derived from,
-            a failed fold subprocess or unreadable fold results.
+        KFoldError: Bad arguments, a work dir that cannot be written, a config
+            the folds cannot be derived from, a failed fold subprocess or
+            unreadable fold results.
     """
     if isolate not in ("process", "inline"):
         raise KFoldError(f"isolate must be 'process' or 'inline', got {isolate!r}")
@@ -229,6 +231,10 @@ def run_kfold(config_path: str, folds: int = 10, work_dir: Optional[str] = None,
         raise KFoldError(str(exc)) from exc
     root = osp.abspath(work_dir_for(cfg, work_dir, config_path)
                        + ("_smoke" if smoke and not work_dir else ""))
+    try:
+        check_output_dir(root, "work dir")
+    except OutputPathError as exc:
+        raise KFoldError(str(exc)) from None
     stem = osp.splitext(osp.basename(config_path))[0]
 
     for fold in ids:

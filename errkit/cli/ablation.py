@@ -13,7 +13,9 @@ from typing import List, Optional
 
 from mmengine.config import DictAction
 
-from errkit.cli.common import DATA_ROOT_HELP, SMOKE_HELP, apply_plugin_args, fail
+from errkit.cli.common import (DATA_ROOT_HELP, SMOKE_HELP, ConfigNotFoundError,
+                               apply_plugin_args, fail, fail_on_config_problems, load_config)
+from errkit.plugin_manager import PluginError
 from errkit.utils.help_text import HelpFormatter, plain_text
 
 __all__ = ["parse_args", "main"]
@@ -63,6 +65,14 @@ def main(argv: Optional[List[str]] = None) -> dict:
     apply_plugin_args(args)
     from errkit.apis.ablation import AblationError, format_ablation_markdown, run_ablation
 
+    for config in args.configs:
+        try:
+            cfg = load_config(config, args.cfg_options)
+        except ConfigNotFoundError:
+            continue  # run_ablation names every config it cannot find
+        except PluginError as exc:
+            fail(str(exc))
+        fail_on_config_problems(cfg, config)
     try:
         table = run_ablation(args.configs, args.work_dir, fold=args.fold,
                              num_folds=args.num_folds, jobs=args.jobs,

@@ -15,7 +15,7 @@ from typing import List, Optional
 from mmengine.config import DictAction
 
 from errkit.cli.common import CHECKPOINT_HELP, ConfigNotFoundError, fail
-from errkit.plugin_manager import disable_plugins
+from errkit.plugin_manager import PluginError, disable_plugins
 from errkit.utils.help_text import HelpFormatter, plain_text
 
 __all__ = ["parse_args", "main"]
@@ -65,7 +65,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                               device=args.device, cfg_options=args.cfg_options,
                               verify=not args.no_verify, opset_version=args.opset,
                               dynamo=False if args.legacy_onnx else None)
-    except (ConfigNotFoundError, CheckpointError, ExportError) as exc:
+    except (ConfigNotFoundError, CheckpointError, ExportError, PluginError) as exc:
         fail(str(exc))
     except (KeyError, TypeError, ValueError) as exc:
         fail(f"cannot export from {args.config}: {type(exc).__name__}: {exc}")

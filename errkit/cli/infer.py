@@ -25,10 +25,11 @@ import numpy as np
 from mmengine.config import DictAction
 
 from errkit.cli.common import CHECKPOINT_HELP, ConfigNotFoundError, fail
-from errkit.plugin_manager import disable_plugins
+from errkit.plugin_manager import PluginError, disable_plugins
 from errkit.registry import UnknownComponentError
 from errkit.utils.atomic_io import atomic_open, atomic_write_json
 from errkit.utils.help_text import HelpFormatter, plain_text
+from errkit.utils.output_paths import OutputPathError, check_output_dir
 
 __all__ = ["parse_args", "collect_images", "render_figure", "main", "IMAGE_EXTENSIONS"]
 
@@ -200,6 +201,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     """
     args = parse_args(argv)
     disable_plugins(args.disable_plugin)
+    try:  # before any work: not after processing every image
+        check_output_dir(args.out, "--out")
+    except OutputPathError as exc:
+        fail(str(exc))
     # After argument parsing, so that --help answers at once (these import torch).
     from errkit.apis.expression_remover import ExpressionRemover, OutOfDomainWarning
     from errkit.landmarks.detectors import DetectorUnavailableError
@@ -216,7 +221,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                     batch_size=args.batch_size, cfg_options=args.cfg_options)
     except ConfigNotFoundError as exc:
         fail(str(exc))
-    except (CheckpointError, DetectorUnavailableError, UnknownComponentError) as exc:
+    except (CheckpointError, DetectorUnavailableError, UnknownComponentError, PluginError) as exc:
         fail(str(exc))
     except (KeyError, TypeError, ValueError) as exc:
         fail(f"cannot set up inference from {args.config}: {type(exc).__name__}: {exc}")

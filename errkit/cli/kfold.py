@@ -12,7 +12,7 @@ import argparse
 from typing import List, Optional
 
 from errkit.cli.common import (SMOKE_HELP, ConfigNotFoundError, add_common_args,
-                               apply_plugin_args, fail)
+                               apply_plugin_args, fail, fail_on_config_problems, load_config)
 from errkit.utils.help_text import HelpFormatter, plain_text
 
 __all__ = ["parse_args", "main"]
@@ -46,14 +46,18 @@ def main(argv: Optional[List[str]] = None) -> dict:
     apply_plugin_args(args)
     from errkit.apis.kfold import KFoldError, format_summary_markdown, run_kfold
     from errkit.datasets.errors import DatasetNotFoundError
+    from errkit.plugin_manager import PluginError
+    from errkit.utils.checkpoint import CheckpointError
 
     try:
+        fail_on_config_problems(load_config(args.config, args.cfg_options), args.config)
         summary = run_kfold(args.config, folds=args.folds, work_dir=args.work_dir,
                             cfg_options=args.cfg_options, fold_ids=args.fold_ids,
                             isolate="inline" if args.inline else "process",
                             resume=not args.no_resume, launcher=args.launcher,
                             data_root=args.data_root, smoke=args.smoke)
-    except (ConfigNotFoundError, DatasetNotFoundError, KFoldError) as exc:
+    except (ConfigNotFoundError, DatasetNotFoundError, KFoldError, CheckpointError,
+            PluginError) as exc:
         fail(str(exc))
     print(format_summary_markdown(summary))
     return summary

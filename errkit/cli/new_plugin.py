@@ -165,7 +165,7 @@ def check_names_are_free(names: SkeletonNames) -> None:
     from errkit.registry import ALL_REGISTRIES
 
     try:
-        load_plugins(ALL_REGISTRIES)  # discovered and registered: their classes count
+        load_plugins(ALL_REGISTRIES)
     except Exception:  # a broken plugin is every command's error; built-ins still count
         pass
     for key, registry in ALL_REGISTRIES.items():

@@ -6,10 +6,12 @@ import argparse
 from typing import List, Optional
 
 from errkit.cli.common import (CHECKPOINT_HELP, ConfigNotFoundError, add_common_args,
-                               apply_data_args, apply_plugin_args, check_config_types, fail,
-                               load_config, work_dir_for)
+                               apply_data_args, apply_plugin_args, fail,
+                               fail_on_config_problems, load_config, work_dir_for)
+from errkit.plugin_manager import PluginError
 from errkit.utils.atomic_io import atomic_write_json
 from errkit.utils.help_text import HelpFormatter, plain_text
+from errkit.utils.output_paths import OutputPathError, check_output_dir, check_output_file
 
 __all__ = ["parse_args", "merge_args", "main"]
 
@@ -70,21 +72,24 @@ def main(argv: Optional[List[str]] = None) -> dict:
     # After argument parsing, so that --help answers at once: the engine imports
     # torch and mmengine's runner.
     from errkit.datasets.errors import DatasetNotFoundError
-    from errkit.engine import build_runner
+    from errkit.engine import CheckpointError, build_runner
 
     try:
         cfg = load_config(args.config, args.cfg_options)
         apply_data_args(cfg, args)
         cfg = merge_args(cfg, args)
-    except (ConfigNotFoundError, FileNotFoundError, ValueError) as exc:
+    except (ConfigNotFoundError, FileNotFoundError, ValueError, CheckpointError,
+            PluginError) as exc:
         fail(str(exc))
-    problems = check_config_types(cfg)
-    if problems:
-        fail(f"config {args.config} has values of the wrong type:\n  " + "\n  ".join(problems))
+    fail_on_config_problems(cfg, args.config)
     try:
+        if args.out:
+            check_output_file(args.out, "--out")
+        if args.show_dir:
+            check_output_dir(args.show_dir, "--show-dir")
         runner = build_runner(cfg)
         metrics = runner.test()
-    except DatasetNotFoundError as exc:
+    except (DatasetNotFoundError, CheckpointError, OutputPathError, PluginError) as exc:
         fail(str(exc))
     if args.out:
         atomic_write_json(args.out, metrics)

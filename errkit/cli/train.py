@@ -11,14 +11,17 @@ import torch
 import torch.distributed as dist
 
 from errkit.cli.common import (SMOKE_HELP, ConfigNotFoundError, add_common_args,
-                               apply_data_args, apply_plugin_args, check_config_types, fail,
-                               load_config, work_dir_for)
+                               apply_data_args, apply_plugin_args, fail,
+                               fail_on_config_problems, load_config, work_dir_for)
 from errkit.datasets.errors import DatasetNotFoundError
-from errkit.engine import build_runner, find_resumable_checkpoint
-from errkit.engine.nan_guard import NonFiniteLossError
+from errkit.engine import CheckpointError, build_runner, find_resumable_checkpoint
+from errkit.engine.finite_state import NonFiniteStateError
+from errkit.engine.nan_guard import NonFiniteLossError, TooManySkippedUpdatesError
 from errkit.engine.optimizers import amp_variant
+from errkit.plugin_manager import PluginError
 from errkit.registry import MODELS, UnknownComponentError
 from errkit.utils.help_text import HelpFormatter, plain_text
+from errkit.utils.output_paths import OutputPathError
 
 __all__ = ["parse_args", "merge_args", "main"]
 
@@ -53,9 +56,15 @@ def merge_args(cfg, args: argparse.Namespace):
     cfg.launcher = args.launcher
     if args.resume == "auto":
         found, skipped = find_resumable_checkpoint(cfg.work_dir)
-        for reason in skipped:
-            print(f"errkit: warning: not resuming from an unreadable checkpoint: {reason}",
+        for item in skipped:
+            kind = "a refused" if item.refused else "an unreadable"
+            print(f"errkit: warning: not resuming from {kind} checkpoint: {item.reason}",
                   file=sys.stderr)
+        if found is None and any(item.refused for item in skipped):
+            # A refused checkpoint may be intact: never advise deleting it.
+            fail(f"no checkpoint in {cfg.work_dir} can be resumed from: errkit refused to load "
+                 f"{', '.join(i.path for i in skipped if i.refused)}; pass --resume PATH with "
+                 "a checkpoint errkit can load, or train into another --work-dir")
         if found is None and skipped:
             fail(f"no readable checkpoint to resume from in {cfg.work_dir}; remove the broken "
                  "ones to start afresh, or pass --resume PATH")
@@ -100,9 +109,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     """Entry point of ``tools/train.py`` and ``errkit train``.
 
     Config mistakes (missing file, unknown ``type``, a value of the wrong
-    type, missing data) and a non-finite loss end with one
+    type or out of range, missing data, a work dir that cannot be written), a
+    checkpoint that cannot be loaded and a non-finite loss end with one
     ``errkit: error: ...`` message instead of a traceback: exit status 2 for
-    the config, 1 for the loss.
+    the config and the checkpoint, 1 for the loss.
     """
     args = parse_args(argv)
     apply_plugin_args(args)
@@ -111,20 +121,19 @@ def main(argv: Optional[List[str]] = None) -> None:
         if isinstance(cfg.get("model"), dict) and isinstance(cfg.model.get("type"), str):
             MODELS.get(cfg.model.type)  # before the runner logs the whole config
         apply_data_args(cfg, args)
-    except (ConfigNotFoundError, UnknownComponentError, ValueError) as exc:
+    except (ConfigNotFoundError, UnknownComponentError, ValueError, PluginError) as exc:
         fail(str(exc))
-    problems = check_config_types(cfg)
-    if problems:
-        fail(f"config {args.config} has values of the wrong type:\n  " + "\n  ".join(problems))
+    fail_on_config_problems(cfg, args.config)
     cfg = merge_args(cfg, args)
     try:
         if cfg.launcher == "pytorch":
             _init_cpu_process_group()
         runner = build_runner(cfg)
         runner.train()
-    except (DatasetNotFoundError, UnknownComponentError) as exc:
+    except (DatasetNotFoundError, UnknownComponentError, CheckpointError, OutputPathError,
+            PluginError) as exc:
         fail(str(exc))
-    except NonFiniteLossError as exc:
+    except (NonFiniteLossError, NonFiniteStateError, TooManySkippedUpdatesError) as exc:
         fail(str(exc), code=1)
 
 

@@ -10,6 +10,8 @@ here before anything is loaded:
   the same name beside it is taken);
 - a work dir, which stands for the ``last_checkpoint`` file inside it.
 
+:func:`read_checkpoint_pointer` reads a ``last_checkpoint`` file; ``--resume``
+uses it too (:func:`errkit.engine.checkpoint.find_resumable_checkpoint`).
 Reading the checkpoint itself is :func:`errkit.utils.checkpoint.safe_load`.
 """
 
@@ -22,7 +24,8 @@ from typing import Optional
 
 from errkit.utils.checkpoint import CheckpointError
 
-__all__ = ["CheckpointNotFoundError", "LAST_CHECKPOINT", "resolve_checkpoint"]
+__all__ = ["CheckpointNotFoundError", "LAST_CHECKPOINT", "read_checkpoint_pointer",
+           "resolve_checkpoint"]
 
 #: The file in which mmengine's checkpoint hook names a run's newest checkpoint.
 LAST_CHECKPOINT = "last_checkpoint"
@@ -37,21 +40,50 @@ class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
     """The checkpoint argument names nothing that holds a checkpoint."""
 
 
+def read_checkpoint_pointer(pointer: str) -> str:
+    """The checkpoint path that mmengine's ``last_checkpoint`` file names.
+
+    A relative name, or one whose folder has moved, is looked up beside the
+    pointer file.
+
+    Args:
+        pointer (str): The ``last_checkpoint`` file.
+
+    Returns:
+        str: The path it names ('' when the file is empty).
+
+    Raises:
+        CheckpointError: The file is unreadable, binary or too long to be a
+            path.
+    """
+    try:
+        with open(pointer, "rb") as f:
+            raw = f.read(_MAX_POINTER_BYTES + 1)
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {pointer}: {exc.strerror or exc}") from None
+    try:
+        named = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        named = None
+    if named is None or len(raw) > _MAX_POINTER_BYTES or "\x00" in named or "\n" in named:
+        raise CheckpointError(f"{pointer} does not hold a checkpoint path (binary or "
+                              "garbled contents)")
+    if named and not osp.lexists(named):
+        beside = osp.join(osp.dirname(pointer), osp.basename(named))
+        if osp.lexists(beside):
+            return beside
+    return named
+
+
 def _pointer_target(path: str) -> Optional[str]:
     """The path a ``last_checkpoint``-style file names; None when ``path`` is not one."""
-    if osp.getsize(path) > _MAX_POINTER_BYTES:
-        return None
     with open(path, "rb") as f:
-        head = f.read(_MAX_POINTER_BYTES + 1)
-    if head.startswith(_BINARY_MAGIC):
-        return None
+        if f.read(4).startswith(_BINARY_MAGIC):
+            return None
     try:
-        text = head.decode("utf-8").strip()
-    except UnicodeDecodeError:
+        return read_checkpoint_pointer(path)
+    except CheckpointError:
         return None
-    if "\n" in text or "\x00" in text:
-        return None
-    return text
 
 
 def _newest_periodic(folder: str) -> str:
@@ -75,6 +107,8 @@ def resolve_checkpoint(path: str) -> str:
         CheckpointNotFoundError: Nothing at ``path``, a work dir without a
             ``last_checkpoint`` file, or a ``last_checkpoint`` file that names
             a missing file or is empty. The message is one line naming the path.
+        CheckpointError: A ``last_checkpoint`` file with binary or garbled
+            contents.
 
     Examples:
         >>> import os, tempfile
@@ -94,9 +128,12 @@ def resolve_checkpoint(path: str) -> str:
         path = pointer
     if not osp.isfile(path):
         raise CheckpointNotFoundError(f"checkpoint not found: {path}")
-    named = _pointer_target(path)
-    if named is None:
-        return path
+    if osp.basename(path) == LAST_CHECKPOINT:
+        named = read_checkpoint_pointer(path)
+    else:  # a pointer under another name is one short line of text
+        named = _pointer_target(path)
+        if named is None:
+            return path
     if not named:
         raise CheckpointNotFoundError(f"{path} is empty: neither a checkpoint nor a file "
                                       "naming one")
