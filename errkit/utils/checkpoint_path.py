@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import os.path as osp
 import re
-from typing import Optional
 
 from errkit.utils.checkpoint import CheckpointError
 
@@ -29,8 +28,6 @@ __all__ = ["CheckpointNotFoundError", "LAST_CHECKPOINT", "read_checkpoint_pointe
 
 #: The file in which mmengine's checkpoint hook names a run's newest checkpoint.
 LAST_CHECKPOINT = "last_checkpoint"
-#: Checkpoint files that a zip archive (``torch.save``'s format) or a pickle start with.
-_BINARY_MAGIC = (b"PK\x03\x04", b"\x80")
 #: A pointer file is one short line of text; anything longer is not one.
 _MAX_POINTER_BYTES = 4096
 _PERIODIC = re.compile(r"^(epoch|iter)_\d+\.pth$")
@@ -75,17 +72,6 @@ def read_checkpoint_pointer(pointer: str) -> str:
     return named
 
 
-def _pointer_target(path: str) -> Optional[str]:
-    """The path a ``last_checkpoint``-style file names; None when ``path`` is not one."""
-    with open(path, "rb") as f:
-        if f.read(4).startswith(_BINARY_MAGIC):
-            return None
-    try:
-        return read_checkpoint_pointer(path)
-    except CheckpointError:
-        return None
-
-
 def _newest_periodic(folder: str) -> str:
     names = sorted((n for n in os.listdir(folder) if _PERIODIC.match(n)),
                    key=lambda n: os.stat(osp.join(folder, n)).st_mtime)
@@ -128,12 +114,9 @@ def resolve_checkpoint(path: str) -> str:
         path = pointer
     if not osp.isfile(path):
         raise CheckpointNotFoundError(f"checkpoint not found: {path}")
-    if osp.basename(path) == LAST_CHECKPOINT:
-        named = read_checkpoint_pointer(path)
-    else:  # a pointer under another name is one short line of text
-        named = _pointer_target(path)
-        if named is None:
-            return path
+    if osp.basename(path) != LAST_CHECKPOINT:
+        return path
+    named = read_checkpoint_pointer(path)
     if not named:
         raise CheckpointNotFoundError(f"{path} is empty: neither a checkpoint nor a file "
                                       "naming one")

@@ -85,3 +85,17 @@ def test_a_refused_checkpoint_names_the_global_without_advice(tmp_path):
     message = str(info.value)
     assert "refused to load" in message and "pickle.loads" in message and "\n" not in message
     assert "weights_only" not in message and "safe_globals" not in message
+
+
+def test_a_garbled_last_checkpoint_is_named_in_one_line(run):
+    (run / "last_checkpoint").write_bytes(b"\x80\x04garbage\x00")
+    with pytest.raises(CheckpointError) as info:
+        resolve_checkpoint(str(run))
+    message = str(info.value)
+    assert str(run / "last_checkpoint") in message and "\n" not in message
+
+
+def test_only_a_file_named_last_checkpoint_is_read_as_a_pointer(run, tmp_path):
+    text = tmp_path / "notes.pth"
+    text.write_text(str(run / "epoch_2.pth"))  # not a checkpoint: safe_load says so
+    assert resolve_checkpoint(str(text)) == str(text)
