@@ -50,7 +50,7 @@ def out_of_domain_message(training_data: Dict[str, Any]) -> str:
         str: What the model was trained on and what that means for its answers.
 
     Examples:
-        >>> out_of_domain_message({'datasets': [{'type': 'SyntheticCKPlusDataset'}]})[:58]
+        >>> out_of_domain_message({'datasets': [{'type': 'SyntheticCKPlusDataset'}]})[:57]
         'this model was trained on synthetic faces only (Synthetic'
     """
     kinds = sorted({str(d.get("type")) for d in training_data.get("datasets") or []
