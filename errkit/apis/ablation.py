@@ -29,7 +29,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Sequence
 
-from errkit.config import ConfigNotFoundError, load_config
+from errkit.config import ConfigNotFoundError, load_config, make_smoke_config, set_data_root
 from errkit.utils.atomic_io import atomic_write_json, atomic_write_text
 from errkit.utils.output_paths import OutputPathError, check_output_dir
 
@@ -93,7 +93,8 @@ def _fold_setting(cfg, key: str, given: Optional[int], name: str, path: str) -> 
 
 
 def _plan(configs: Sequence[str], root: str, fold: Optional[int], num_folds: Optional[int],
-          cfg_options: Optional[dict]) -> List[Dict[str, Any]]:
+          cfg_options: Optional[dict], data_root: Optional[str] = None,
+          smoke: bool = False) -> List[Dict[str, Any]]:
     """Load and derive every config before anything trains; bad ones fail here."""
     plan = []
     for name, path in zip(_config_names(configs), configs):
@@ -105,6 +106,13 @@ def _plan(configs: Sequence[str], root: str, fold: Optional[int], num_folds: Opt
         except Exception as exc:  # syntax errors, bad _base_, bad cfg_options
             raise AblationError(f"config '{name}' ({path}) cannot be loaded: "
                                 f"{type(exc).__name__}: {exc}") from exc
+        try:
+            if data_root:
+                set_data_root(cfg, data_root)
+            if smoke:
+                log(f"ablation: config '{name}': {make_smoke_config(cfg)}")
+        except ValueError as exc:
+            raise AblationError(f"config '{name}' ({path}): {exc}") from exc
         item_fold = _fold_setting(cfg, "fold", fold, name, path)
         item_folds = _fold_setting(cfg, "num_folds", num_folds, name, path)
         work_dir = osp.join(root, name)
@@ -162,7 +170,8 @@ def _row(item: Dict[str, Any], result: Dict[str, Any], skipped: bool) -> Dict[st
 
 def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = None,
                  num_folds: Optional[int] = None, jobs: int = 1, resume: bool = True,
-                 cfg_options: Optional[dict] = None) -> Dict[str, Any]:
+                 cfg_options: Optional[dict] = None, data_root: Optional[str] = None,
+                 smoke: bool = False) -> Dict[str, Any]:
     """Train and test several configs on one fold, then write the comparison table.
 
     Every config is loaded and derived (and the arguments checked) before any
@@ -187,6 +196,11 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
             config from the start. Defaults to True.
         cfg_options (dict, optional): Overrides merged into every config.
             Defaults to None.
+        data_root (str, optional): Read every dataset of every config from
+            this folder (see :func:`errkit.config.set_data_root`). Defaults to
+            None.
+        smoke (bool): Run every config as a smoke run (see
+            :func:`errkit.config.make_smoke_config`). Defaults to False.
 
     Returns:
         dict: The table: ``work_dir``, ``reference`` (name of the first config),
@@ -215,7 +229,7 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
         check_output_dir(root, "work dir")
     except OutputPathError as exc:
         raise AblationError(str(exc)) from None
-    plan = _plan(configs, root, fold, num_folds, cfg_options)
+    plan = _plan(configs, root, fold, num_folds, cfg_options, data_root, smoke)
     if len({(item["fold"], item["num_folds"]) for item in plan}) > 1:
         folds = ", ".join(f"{i['name']}: {i['fold']}/{i['num_folds']}" for i in plan)
         log(f"ablation: the configs test on different folds ({folds}); pass fold and "

@@ -21,12 +21,16 @@ from errkit.datasets.io import DataFileError
 from errkit.datasets.transforms.align_face import AlignFace, align_image
 from errkit.landmarks.detectors import (BaseLandmarkDetector, DetectorUnavailableError,
                                         build_landmark_detector)
+from errkit.synthetic.provenance import is_synthetic_image
+from errkit.utils.checkpoint_path import resolve_checkpoint
 
 from .image_input import ImageLike, to_image_array
 # CheckpointMismatchError and class_names_from_config stay importable from here.
 from .inference_model import (CheckpointMismatchError, class_names_from_config,  # noqa: F401
                               face_input_settings, load_inference_model)
 from .results import FaceResult, ImageResult
+from .training_domain import (OutOfDomainWarning, is_synthetic_only, no_neutral_note,
+                              out_of_domain_message)
 
 __all__ = ["ExpressionRemover", "DETECTOR_ALIASES"]
 
@@ -43,10 +47,21 @@ class ExpressionRemover:
     class names from the config (class names from the checkpoint's
     ``meta['dataset_meta']`` when it has them).
 
+    What the model was trained on comes from the checkpoint's
+    ``meta['training_data']`` (:attr:`training_data`). A model trained on
+    synthetic faces only warns once, with an :class:`OutOfDomainWarning`, when
+    it meets an input that is not an image of a synthetic face set (a real
+    photo, or any array: see :func:`errkit.synthetic.is_synthetic_image`), and
+    such results carry the warning in :attr:`ImageResult.notes`. A model whose
+    classes have no ``neutral`` notes that a neutral face is forced into an
+    expression (:attr:`notes`).
+
     Args:
         config (str | Config): Config file or loaded config.
-        checkpoint (str, optional): Checkpoint file. None: random weights (a
-            warning).
+        checkpoint (str, optional): Checkpoint file, mmengine's
+            ``last_checkpoint`` file or a work dir holding one (see
+            :func:`~errkit.utils.checkpoint_path.resolve_checkpoint`). None:
+            random weights (a warning).
         device (str): Defaults to ``'cpu'``.
         detector (str | dict | BaseLandmarkDetector | None): 68-point detector
             that finds and aligns faces: ``'auto'`` (dlib when installed, else
@@ -70,10 +85,13 @@ class ExpressionRemover:
                  detector: Union[str, dict, BaseLandmarkDetector, None] = "auto",
                  aligned: bool = False, batch_size: int = 16,
                  cfg_options: Optional[dict] = None) -> None:
+        if checkpoint is not None:
+            checkpoint = resolve_checkpoint(str(checkpoint))
         self.model, self.cfg, meta = load_inference_model(config, checkpoint, device, cfg_options)
         if checkpoint is None:
             warnings.warn("ExpressionRemover: no checkpoint given, the model has random weights")
         self.config_path = self.cfg.filename
+        #: The checkpoint file loaded (a work dir or ``last_checkpoint`` resolved).
         self.checkpoint_path = checkpoint
         self.device = torch.device(device)
         self.img_size, self.color_type = face_input_settings(self.cfg)
@@ -83,6 +101,12 @@ class ExpressionRemover:
             self.classes = tuple(str(n) for n in names)
         else:
             self.classes = class_names_from_config(self.cfg, self.num_classes)
+        #: The checkpoint's ``meta['training_data']`` (None when it has none).
+        self.training_data: Optional[dict] = meta.get("training_data")
+        #: True when the model was trained on synthetic faces only.
+        self.synthetic_only = is_synthetic_only(self.training_data)
+        #: The out-of-domain warning, once an input that is not synthetic was seen.
+        self.domain_warning: Optional[str] = None
         self.aligned = bool(aligned)
         self.batch_size = max(1, int(batch_size))
         self.detector_note: Optional[str] = None
@@ -105,6 +129,24 @@ class ExpressionRemover:
         if isinstance(detector, str):
             detector = DETECTOR_ALIASES.get(detector.lower(), detector)
         return build_landmark_detector(detector)
+
+    @property
+    def notes(self) -> List[str]:
+        """Notes about every answer of this model (e.g. its classes have no ``neutral``)."""
+        note = no_neutral_note(self.classes)
+        return [note] if note else []
+
+    def _out_of_domain(self, item, result: ImageResult) -> None:
+        """Note and warn (once) when a synthetic-only model meets a real image."""
+        if not self.synthetic_only:
+            return
+        if isinstance(item, (str, os.PathLike)) and is_synthetic_image(item):
+            return
+        message = out_of_domain_message(self.training_data)
+        result.notes.append(message)
+        if self.domain_warning is None:
+            self.domain_warning = message
+            warnings.warn(f"ExpressionRemover: {message}", OutOfDomainWarning, stacklevel=3)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(model={type(self.model).__name__}, "
@@ -207,6 +249,9 @@ class ExpressionRemover:
                 continue
             if faces and self.detector is None:
                 result.warning = self.detector_note
+            self._out_of_domain(item, result)
+            if faces:
+                result.notes += self.notes
             pending += [(result, face) for face in faces]
         for start in range(0, len(pending), self.batch_size):
             chunk = pending[start:start + self.batch_size]

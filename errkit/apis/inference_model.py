@@ -18,6 +18,7 @@ from errkit.registry import DATASETS, MODELS
 from errkit.utils.checkpoint import (INFERENCE_OPTIONAL_PREFIXES, CheckpointMismatchError,
                                      check_state_dict_matches, safe_load,
                                      state_dict_from_checkpoint)
+from errkit.utils.checkpoint_path import resolve_checkpoint
 
 __all__ = ["CheckpointMismatchError", "INFERENCE_OPTIONAL_PREFIXES", "load_inference_model",
            "class_names_from_config", "face_input_settings"]
@@ -78,7 +79,10 @@ def load_inference_model(config: Union[str, Config], checkpoint: Optional[str] =
             a loaded config.
         checkpoint (str, optional): An mmengine checkpoint (``state_dict`` +
             ``meta`` + ...) or a bare state dict, loaded with
-            :func:`~errkit.utils.checkpoint.safe_load`. None: random weights.
+            :func:`~errkit.utils.checkpoint.safe_load`; a ``last_checkpoint``
+            file or a work dir stands for the checkpoint it names (see
+            :func:`~errkit.utils.checkpoint_path.resolve_checkpoint`). None:
+            random weights.
         device (str | torch.device): Defaults to ``'cpu'``.
         cfg_options (dict, optional): Config overrides.
 
@@ -87,7 +91,9 @@ def load_inference_model(config: Union[str, Config], checkpoint: Optional[str] =
 
     Raises:
         ConfigNotFoundError: The config file is missing.
-        CheckpointError: The checkpoint is missing, unreadable or untrusted.
+        CheckpointError: The checkpoint is missing, unreadable or untrusted
+            (:class:`~errkit.utils.checkpoint_path.CheckpointNotFoundError`
+            when nothing at ``checkpoint`` names one).
         CheckpointMismatchError: Its keys or shapes do not fit the model.
     """
     if isinstance(config, Config):
@@ -102,7 +108,8 @@ def load_inference_model(config: Union[str, Config], checkpoint: Optional[str] =
     model = MODELS.build(cfg.model)
     meta: dict = {}
     if checkpoint is not None:
-        ckpt = safe_load(str(checkpoint))
+        checkpoint = resolve_checkpoint(str(checkpoint))
+        ckpt = safe_load(checkpoint)
         state = state_dict_from_checkpoint(ckpt, str(checkpoint))
         meta = ckpt.get("meta") if isinstance(ckpt.get("meta"), dict) else {}
         check_state_dict_matches(model.state_dict(), state, str(checkpoint),

@@ -30,7 +30,7 @@ import os
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence
 
-from errkit.config import load_config, work_dir_for
+from errkit.config import load_config, make_smoke_config, set_data_root, work_dir_for
 from errkit.utils.atomic_io import atomic_write_text
 from errkit.utils.output_paths import OutputPathError, check_output_dir
 
@@ -176,7 +176,8 @@ def load_fold_results(work_dir: str, num_folds: int) -> List[Dict[str, Any]]:
 def run_kfold(config_path: str, folds: int = 10, work_dir: Optional[str] = None,
               cfg_options: Optional[dict] = None, fold_ids: Optional[Sequence[int]] = None,
               isolate: str = "process", resume: bool = True,
-              launcher: str = "none") -> Dict[str, Any]:
+              launcher: str = "none", data_root: Optional[str] = None,
+              smoke: bool = False) -> Dict[str, Any]:
     """Cross-validate a config: train and test each fold, then write the summary.
 
     Args:
@@ -197,6 +198,11 @@ def run_kfold(config_path: str, folds: int = 10, work_dir: Optional[str] = None,
             selected fold from the start. Defaults to True.
         launcher (str): ``'none'`` or ``'pytorch'`` (every rank runs this
             function; rank 0 writes the results). Defaults to ``'none'``.
+        data_root (str, optional): Read every dataset from this folder (see
+            :func:`errkit.config.set_data_root`). Defaults to None.
+        smoke (bool): Run every fold as a smoke run (see
+            :func:`errkit.config.make_smoke_config`); the default work dir
+            gets the suffix ``_smoke``. Defaults to False.
 
     Returns:
         dict: The summary (see :func:`summarize_folds`).
@@ -216,7 +222,15 @@ def run_kfold(config_path: str, folds: int = 10, work_dir: Optional[str] = None,
     if bad or not ids:
         raise KFoldError(f"fold ids must lie in [0, {folds - 1}], got {list(fold_ids or [])}")
     cfg = load_config(config_path, cfg_options)
-    root = osp.abspath(work_dir_for(cfg, work_dir, config_path))
+    try:
+        if data_root:
+            set_data_root(cfg, data_root)
+        if smoke:
+            log(make_smoke_config(cfg))
+    except ValueError as exc:
+        raise KFoldError(str(exc)) from exc
+    root = osp.abspath(work_dir_for(cfg, work_dir, config_path)
+                       + ("_smoke" if smoke and not work_dir else ""))
     try:
         check_output_dir(root, "work dir")
     except OutputPathError as exc:

@@ -70,6 +70,9 @@ class ImageResult:
             could not be read).
         warning (str | None): E.g. no face found.
         error (str | None): Why the image could not be processed.
+        notes (list[str]): What the answers cannot show: the model was trained
+            on synthetic faces only and this is a real photo; its classes have
+            no ``neutral`` (see :mod:`errkit.apis.training_domain`).
     """
 
     source: str
@@ -77,6 +80,7 @@ class ImageResult:
     image: Optional[np.ndarray] = None
     warning: Optional[str] = None
     error: Optional[str] = None
+    notes: List[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -96,4 +100,5 @@ class ImageResult:
         """JSON-ready summary (no image arrays)."""
         shape = None if self.image is None else list(self.image.shape[:2])
         return dict(source=self.source, image_shape=shape, error=self.error,
-                    warning=self.warning, faces=[f.to_dict() for f in self.faces])
+                    warning=self.warning, notes=list(self.notes),
+                    faces=[f.to_dict() for f in self.faces])

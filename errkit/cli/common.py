@@ -13,6 +13,7 @@ import inspect
 import math
 import numbers
 import os
+import os.path as osp
 import sys
 import typing
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
@@ -25,13 +26,21 @@ except ImportError:  # Python < 3.10
 from mmengine.config import Config, DictAction
 
 from errkit import registry
-from errkit.config import ConfigNotFoundError, load_config, resolve_config, work_dir_for
+from errkit.config import (SMOKE_BATCH_SIZE, SMOKE_EVAL_SAMPLES, SMOKE_TRAIN_SAMPLES,
+                           ConfigNotFoundError, load_config, make_smoke_config, resolve_config,
+                           set_data_root, unread_data_root, work_dir_for)
 from errkit.plugin_manager import PluginError, disable_plugins, load_plugins
 
 # ConfigNotFoundError, resolve_config, load_config and work_dir_for are importable
 # from here too; they are documented in errkit.config.
-__all__ = ["ConfigValueError", "CONFIG_RANGES", "check_config_types", "check_config_ranges",
-           "fail_on_config_problems", "add_common_args", "apply_plugin_args", "fail"]
+__all__ = ["CHECKPOINT_HELP", "DATA_ROOT_HELP", "SMOKE_HELP", "ConfigValueError",
+           "CONFIG_RANGES", "check_config_types", "check_config_ranges",
+           "fail_on_config_problems", "add_common_args", "apply_data_args", "apply_plugin_args",
+           "fail"]
+
+#: Help of the checkpoint argument of ``test``, ``infer`` and ``export``.
+CHECKPOINT_HELP = ("checkpoint: a .pth file, a run's last_checkpoint file, or a work dir "
+                   "holding one")
 
 
 class ConfigValueError(ValueError):
@@ -230,10 +239,21 @@ def check_config_ranges(cfg: Config) -> List[str]:
     return problems
 
 
+#: Help of ``--data-root`` (train, test, kfold, ablation).
+DATA_ROOT_HELP = ("read every dataset (train, val, test) from this folder instead of the "
+                  "config's data_root")
+#: Help of ``--smoke`` (train, kfold, ablation).
+SMOKE_HELP = (f"smoke run: one epoch on the first {SMOKE_TRAIN_SAMPLES} training and "
+              f"{SMOKE_EVAL_SAMPLES} validation/test samples of each dataset, batches of at "
+              f"most {SMOKE_BATCH_SIZE}, every iteration logged (default work dir: "
+              "work_dirs/<config name>_smoke)")
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """Flags every errkit tool takes."""
     parser.add_argument("--work-dir", help="folder for logs and checkpoints "
                         "(default: work_dirs/<config name>)")
+    parser.add_argument("--data-root", metavar="DIR", help=DATA_ROOT_HELP)
     parser.add_argument("--cfg-options", nargs="+", action=DictAction,
                         help="override config settings, e.g. train_cfg.max_epochs=2")
     parser.add_argument("--launcher", choices=["none", "pytorch"], default="none",
@@ -243,6 +263,25 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
                         "repeatable")
     # torchrun passes --local-rank / --local_rank to older scripts
     parser.add_argument("--local-rank", "--local_rank", type=int, default=0, help=argparse.SUPPRESS)
+
+
+def apply_data_args(cfg: Config, args: argparse.Namespace) -> None:
+    """Apply ``--data-root`` and ``--smoke`` to a loaded config, saying what they do.
+
+    Raises:
+        ValueError: The config has no dataset to set, or one that cannot take
+            a subset (see :func:`errkit.config.make_smoke_config`).
+    """
+    if getattr(args, "data_root", None):
+        set_data_root(cfg, args.data_root)
+        print(f"errkit: every dataset reads {osp.abspath(osp.expanduser(args.data_root))}",
+              file=sys.stderr)
+    else:
+        unread = unread_data_root(cfg)
+        if unread:
+            print(f"errkit: warning: {unread}", file=sys.stderr)
+    if getattr(args, "smoke", False):
+        print(f"errkit: {make_smoke_config(cfg)}", file=sys.stderr)
 
 
 def apply_plugin_args(args: argparse.Namespace) -> None:

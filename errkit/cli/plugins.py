@@ -9,6 +9,7 @@ from typing import List, Optional
 from errkit.cli.common import fail
 from errkit.plugin_manager import PluginError, disable_plugins, load_plugins
 from errkit.registry import ALL_REGISTRIES
+from errkit.utils.help_text import HelpFormatter, plain_text
 from errkit.version import PLUGIN_API_VERSION
 
 __all__ = ["parse_args", "format_plugins", "main"]
@@ -16,7 +17,8 @@ __all__ = ["parse_args", "format_plugins", "main"]
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the flags of ``errkit plugins``."""
-    parser = argparse.ArgumentParser(prog="errkit plugins", description=__doc__)
+    parser = argparse.ArgumentParser(prog="errkit plugins", description=plain_text(__doc__),
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--disable-plugin", action="append", default=[], metavar="NAME",
                         help="do not load this plugin; repeatable")

@@ -10,8 +10,9 @@ from typing import List, Optional
 import torch
 import torch.distributed as dist
 
-from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugin_args,
-                               fail, fail_on_config_problems, load_config, work_dir_for)
+from errkit.cli.common import (SMOKE_HELP, ConfigNotFoundError, add_common_args,
+                               apply_data_args, apply_plugin_args, fail,
+                               fail_on_config_problems, load_config, work_dir_for)
 from errkit.datasets.errors import DatasetNotFoundError
 from errkit.engine import CheckpointError, build_runner, find_resumable_checkpoint
 from errkit.engine.finite_state import NonFiniteStateError
@@ -19,6 +20,7 @@ from errkit.engine.nan_guard import NonFiniteLossError, TooManySkippedUpdatesErr
 from errkit.engine.optimizers import amp_variant
 from errkit.plugin_manager import PluginError
 from errkit.registry import MODELS, UnknownComponentError
+from errkit.utils.help_text import HelpFormatter, plain_text
 from errkit.utils.output_paths import OutputPathError
 
 __all__ = ["parse_args", "merge_args", "main"]
@@ -26,7 +28,8 @@ __all__ = ["parse_args", "merge_args", "main"]
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the training flags (the same as mmpretrain's ``tools/train.py``)."""
-    parser = argparse.ArgumentParser(prog="errkit train", description=__doc__)
+    parser = argparse.ArgumentParser(prog="errkit train", description=plain_text(__doc__),
+                                     formatter_class=HelpFormatter)
     parser.add_argument("config", help="config file (path, or name in a plugin's config folder)")
     add_common_args(parser)
     parser.add_argument("--resume", nargs="?", type=str, const="auto",
@@ -35,17 +38,21 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--amp", action="store_true", help="mixed precision "
                         "(bfloat16 where supported, else float16)")
     parser.add_argument("--no-validate", action="store_true", help="skip validation")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     return parser.parse_args(argv)
 
 
 def merge_args(cfg, args: argparse.Namespace):
     """Fold the command-line flags into the config.
 
-    ``--resume`` without a path resumes from the newest checkpoint of the work
-    dir that loads (see :func:`find_resumable_checkpoint`), warning about newer
-    ones that do not.
+    ``--smoke`` without ``--work-dir`` writes to the work dir's name plus
+    ``_smoke``. ``--resume`` without a path resumes from the newest checkpoint
+    of the work dir that loads (see :func:`find_resumable_checkpoint`),
+    warning about newer ones that do not.
     """
     cfg.work_dir = work_dir_for(cfg, args.work_dir, args.config)
+    if getattr(args, "smoke", False) and not args.work_dir:
+        cfg.work_dir += "_smoke"  # never mixed with the checkpoints of the real run
     cfg.launcher = args.launcher
     if args.resume == "auto":
         found, skipped = find_resumable_checkpoint(cfg.work_dir)
@@ -113,7 +120,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         cfg = load_config(args.config, args.cfg_options)
         if isinstance(cfg.get("model"), dict) and isinstance(cfg.model.get("type"), str):
             MODELS.get(cfg.model.type)  # before the runner logs the whole config
-    except (ConfigNotFoundError, UnknownComponentError, PluginError) as exc:
+        apply_data_args(cfg, args)
+    except (ConfigNotFoundError, UnknownComponentError, ValueError, PluginError) as exc:
         fail(str(exc))
     fail_on_config_problems(cfg, args.config)
     cfg = merge_args(cfg, args)

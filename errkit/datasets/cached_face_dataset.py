@@ -94,6 +94,11 @@ class CachedFaceDataset(BaseFERDataset):
         super().__init__(fold=fold, num_folds=num_folds, split=split, split_seed=split_seed,
                          pipeline=transforms, metainfo=metainfo, **kwargs)
 
+    @property
+    def synthetic(self) -> bool:
+        """Whether the cached faces were prepared from errkit's synthetic faces."""
+        return bool(self._cache.meta.get("synthetic", False))
+
     def load_data_list(self) -> List[dict]:
         """One contract dict per cached face (images are added on access).
 

@@ -65,7 +65,7 @@ def sidecar_paths(out_file: PathLike) -> Tuple[Path, Path]:
 
 
 def _data_list(dataset: DatasetLike, classes: Optional[Sequence[str]]):
-    """``(data_list, classes)`` of a dataset config, dataset object or list."""
+    """``(data_list, classes, synthetic)`` of a dataset config, dataset object or list."""
     if isinstance(dataset, dict):
         cfg = dict(dataset, pipeline=[])
         dataset = DATASETS.build(cfg)
@@ -73,9 +73,10 @@ def _data_list(dataset: DatasetLike, classes: Optional[Sequence[str]]):
         dataset.full_init()
         items = [dataset.get_data_info(i) for i in range(len(dataset))]
         found = tuple(getattr(dataset, "metainfo", {}).get("classes", ()))
-        return items, tuple(classes) if classes is not None else found
+        synthetic = bool(getattr(dataset, "synthetic", False))
+        return items, tuple(classes) if classes is not None else found, synthetic
     if isinstance(dataset, (list, tuple)):
-        return list(dataset), tuple(classes or ())
+        return list(dataset), tuple(classes or ()), False
     raise TypeError(
         "dataset must be a dataset config dict, a dataset with get_data_info() or a list "
         f"of data_list dicts, got {type(dataset).__name__}"
@@ -381,7 +382,7 @@ def prepare_dataset(
     detector = build_landmark_detector(detector)
     if save_every < 1:
         raise ValueError(f"save_every must be >= 1, got {save_every}")
-    items, classes = _data_list(dataset, classes)
+    items, classes, synthetic = _data_list(dataset, classes)
     out_file = Path(out_file)
     summary_file, partial_file = sidecar_paths(out_file)
     settings = (keep_undetected, int(detect_min_size), float(max_pair_scale),
@@ -406,7 +407,7 @@ def prepare_dataset(
     finally:
         bar.close()
     meta = {"size": int(size), "color_type": color_type, "detector": repr(detector),
-            "num_samples": len(items)}
+            "num_samples": len(items), "synthetic": synthetic}
     save_face_cache(run.to_cache(classes, meta), out_file)
     summary = {
         "cache": str(out_file), "num_samples": len(items), "num_cached": len(run.samples),

@@ -18,15 +18,14 @@ from errkit.utils.checkpoint import (SAFE_GLOBALS, CheckpointError,  # noqa: F40
                                      CheckpointRefusedError, load_backbone_weights,
                                      register_safe_globals, restricted_getattr, safe_load,
                                      state_dict_from_checkpoint)
+from errkit.utils.checkpoint_path import read_checkpoint_pointer  # noqa: F401
 
-# The safe-loading names are importable from here too; they are documented in
-# errkit.utils.checkpoint.
-__all__ = ["SkippedCheckpoint", "find_resumable_checkpoint", "read_checkpoint_pointer"]
+# The safe-loading names and read_checkpoint_pointer are importable from here too;
+# they are documented in errkit.utils.checkpoint and errkit.utils.checkpoint_path.
+__all__ = ["SkippedCheckpoint", "find_resumable_checkpoint"]
 
 #: Names of the periodic checkpoints that auto-resume considers (not ``best_*``).
 _PERIODIC_CKPT = re.compile(r"^(epoch|iter)_(\d+)\.pth$")
-#: ``last_checkpoint`` holds one path; anything longer is not mmengine's file.
-_POINTER_MAX_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -47,41 +46,6 @@ class SkippedCheckpoint:
 
     def __str__(self) -> str:
         return self.reason
-
-
-def read_checkpoint_pointer(pointer: str) -> str:
-    """The checkpoint path that mmengine's ``last_checkpoint`` file names.
-
-    A relative name, or one whose folder has moved, is looked up beside the
-    pointer file.
-
-    Args:
-        pointer (str): The ``last_checkpoint`` file.
-
-    Returns:
-        str: The path it names ('' when the file is empty).
-
-    Raises:
-        CheckpointError: The file is unreadable, binary or too long to be a
-            path.
-    """
-    try:
-        with open(pointer, "rb") as f:
-            raw = f.read(_POINTER_MAX_BYTES + 1)
-    except OSError as exc:
-        raise CheckpointError(f"cannot read {pointer}: {exc.strerror or exc}") from None
-    try:
-        named = raw.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        named = None
-    if named is None or len(raw) > _POINTER_MAX_BYTES or "\x00" in named or "\n" in named:
-        raise CheckpointError(f"{pointer} does not hold a checkpoint path (binary or "
-                              "garbled contents)")
-    if named and not osp.lexists(named):
-        beside = osp.join(osp.dirname(pointer), osp.basename(named))
-        if osp.lexists(beside):
-            return beside
-    return named
 
 
 def _mtime(path: str) -> float:

@@ -18,6 +18,8 @@ from errkit.utils.checkpoint import (INFERENCE_OPTIONAL_PREFIXES, CheckpointErro
                                      register_safe_globals, state_dict_from_checkpoint)
 from errkit.utils.output_paths import check_output_dir
 
+from .hooks.training_data_hook import TrainingDataHook
+
 __all__ = ["ErrkitRunner", "build_runner"]
 
 
@@ -173,7 +175,10 @@ def build_runner(cfg: Config) -> ErrkitRunner:
       allow-listed (:func:`~errkit.utils.checkpoint.register_safe_globals`);
     - ``default_scope`` is ``'errkit'`` unless the config names another, so
       every ``type`` resolves in errkit's registries (and through them in
-      mmengine's).
+      mmengine's);
+    - a :class:`~errkit.engine.hooks.TrainingDataHook` records in every
+      checkpoint what data the model was trained on (unless the config lists
+      one already).
 
     Args:
         cfg (Config): A loaded config (see :func:`errkit.config.load_config`)
@@ -198,4 +203,7 @@ def build_runner(cfg: Config) -> ErrkitRunner:
     cfg.setdefault("default_scope", DEFAULT_SCOPE)
     if cfg.get("work_dir"):
         check_output_dir(cfg.work_dir, "work dir")
-    return ErrkitRunner.from_cfg(cfg)
+    runner = ErrkitRunner.from_cfg(cfg)
+    if not any(isinstance(hook, TrainingDataHook) for hook in runner.hooks):
+        runner.register_hook(TrainingDataHook())
+    return runner
