@@ -9,8 +9,10 @@
 #   python tools/prepare_data.py configs/_base_/datasets/tw_faces.py
 # Expressive and neutral faces are different photographs: each is aligned by its own
 # landmarks to the same canonical eye positions, so the pair lines up.
-data_root = '../shared/data/tw_faces'
-cache_file = 'data/cache/tw_faces_128.npz'
+# {{ fileDirname }} (mmengine) is this file's folder: the photos sit beside the checkout,
+# the cache in the checkout's data/ wherever errkit runs from.
+data_root = '{{ fileDirname }}/../../../../shared/data/tw_faces'
+cache_file = '{{ fileDirname }}/../../../data/cache/tw_faces_128.npz'
 classes = ('happy', 'sad', 'angry', 'disgusted', 'fearful', 'surprised')
 num_classes = len(classes)
 _source = dict(
