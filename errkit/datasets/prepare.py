@@ -33,12 +33,12 @@ from errkit.landmarks.detectors.base_landmark_detector import (
     DetectorUnavailableError,
     build_landmark_detector,
 )
+from errkit.landmarks.alignment import LEFT_EYE_INDICES, RIGHT_EYE_INDICES
 from errkit.landmarks.face_cache import (
     FaceCache,
     load_face_cache,
     save_face_cache,
 )
-from errkit.landmarks.alignment import LEFT_EYE_INDICES, RIGHT_EYE_INDICES
 from errkit.landmarks.mean_shape import canonical_landmarks
 from errkit.registry import DATASETS
 from errkit.utils.atomic_io import atomic_write_json
@@ -122,8 +122,7 @@ def pair_disagreement(points: np.ndarray, shape: Tuple[int, int], neutral_points
         face's inter-ocular distance.
 
     Examples:
-        >>> from errkit.landmarks.alignment import LEFT_EYE_INDICES, RIGHT_EYE_INDICES
-from errkit.landmarks.mean_shape import canonical_landmarks
+        >>> from errkit.landmarks.mean_shape import canonical_landmarks
         >>> face = canonical_landmarks(128)
         >>> pair_disagreement(face, (128, 128), face, (128, 128))
         (1.0, 0.0)
