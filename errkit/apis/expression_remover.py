@@ -9,6 +9,7 @@ objects. The model and what inference reads from its config come from
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -112,6 +113,7 @@ class ExpressionRemover:
         self.detector_note: Optional[str] = None
         self.detector = None if self.aligned else self._make_detector(detector)
         self._align = AlignFace(size=self.img_size)
+        self._warned_neutral = False
 
     def _make_detector(self, detector) -> Optional[BaseLandmarkDetector]:
         if detector is None or detector == "none":
@@ -178,20 +180,70 @@ class ExpressionRemover:
         extra = f" ({skipped} with unusable landmarks)" if skipped else ""
         return [], f"no face found by {name}{extra}"
 
+    def _inference_fields(self) -> Tuple[str, ...]:
+        """What the model's residual branches need at inference besides the image."""
+        recognizer = getattr(self.model, "recognizer", None)
+        needs = set()
+        for branch in getattr(recognizer, "residuals", ()):
+            needs.update(getattr(branch, "needs_at_inference", ()))
+        return tuple(sorted(needs))
+
+    def _neutral_face(self, neutral: ImageLike) -> dict:
+        """The aligned face of a given neutral photo (its largest face).
+
+        Raises:
+            ValueError: The photo cannot be read or holds no face (names it).
+        """
+        source = str(neutral) if isinstance(neutral, (str, os.PathLike)) else \
+            f"<{type(neutral).__name__}>"
+        try:
+            image = to_image_array(neutral, self.color_type)
+            faces, warning = self._faces_of(image)
+        except (OSError, DataFileError, TypeError) as exc:
+            raise ValueError(f"the neutral photo {source} cannot be read: {exc}") from exc
+        if not faces:
+            raise ValueError(f"the neutral photo {source}: {warning}")
+        return faces[0]
+
     @torch.no_grad()
-    def _run(self, crops: Sequence[np.ndarray]) -> Dict[str, np.ndarray]:
-        batch = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).contiguous()
-        data = self.model.data_preprocessor({"inputs": {"img": batch}, "data_samples": None},
-                                            False)
-        img = data["inputs"]["img"] if isinstance(data["inputs"], dict) else data["inputs"]
-        if callable(getattr(self.model, "infer", None)):
-            out = dict(self.model.infer(img))
-        else:
+    def _run(self, faces: Sequence[dict], neutrals: Optional[Sequence[dict]] = None
+             ) -> Dict[str, np.ndarray]:
+        """Run the model on aligned faces (and their given neutral faces)."""
+        def stack(crops):
+            return torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).contiguous()
+
+        inputs = {"img": stack([f["crop"] for f in faces])}
+        if neutrals is not None:
+            inputs["neutral"] = stack([n["crop"] for n in neutrals])
+        data = self.model.data_preprocessor({"inputs": inputs, "data_samples": None}, False)
+        prepared = data["inputs"] if isinstance(data["inputs"], dict) else {"img": data["inputs"]}
+        img = prepared["img"]
+        if not callable(getattr(self.model, "infer", None)):
             logits = self.model(img, mode="tensor")
-            out = dict(probs=logits.float().softmax(dim=1))
+            return {"probs": logits.float().softmax(dim=1).cpu().numpy()}
+        kwargs = {}
+        if "landmarks" in self._inference_fields() or neutrals is not None:
+            kwargs.update(self._landmark_inputs(faces, img.device))
+        if neutrals is not None:
+            kwargs["neutral"] = prepared["neutral"]
+            kwargs["neutral_landmarks"] = self._landmark_inputs(neutrals, img.device)["landmarks"]
+        out = dict(self.model.infer(img, **kwargs))
         return {k: v.float().cpu().numpy() for k, v in out.items() if torch.is_tensor(v)}
 
-    def _face_result(self, face: dict, out: Dict[str, np.ndarray], i: int) -> FaceResult:
+    def _landmark_inputs(self, faces: Sequence[dict], device) -> Dict[str, torch.Tensor]:
+        """The faces' landmarks in their crops, and which faces have them."""
+        known = [f["aligned_landmarks"] is not None for f in faces]
+        if "landmarks" in self._inference_fields() and not any(known):
+            raise ValueError("this model reads each face's 68 landmarks, which only a "
+                             "landmark detector gives: use detector='dlib' (errkit infer "
+                             "--detector dlib), not aligned crops")
+        points = np.stack([f["aligned_landmarks"] if k else np.zeros((68, 2), np.float32)
+                           for f, k in zip(faces, known)]).astype(np.float32)
+        return {"landmarks": torch.from_numpy(points).to(device),
+                "face_landmark_mask": torch.tensor(known, device=device)}
+
+    def _face_result(self, face: dict, out: Dict[str, np.ndarray], i: int,
+                     neutral_mode: str = "generated") -> FaceResult:
         probs = out["probs"][i]
         if probs.shape[0] != len(self.classes):
             raise ValueError(f"the model returned {probs.shape[0]} class scores, the config "
@@ -208,10 +260,11 @@ class ExpressionRemover:
             label=self.classes[int(probs.argmax())], aligned_face=face["crop"],
             neutral=neutral, residual=residual,
             segment_activations=None if activations is None else activations[i].copy(),
-            aligned_landmarks=face["aligned_landmarks"])
+            aligned_landmarks=face["aligned_landmarks"], neutral_mode=neutral_mode)
 
     # ------------------------------------------------------------------ public
-    def predict(self, images: Union[ImageLike, Sequence[ImageLike]]
+    def predict(self, images: Union[ImageLike, Sequence[ImageLike]],
+                neutral: Optional[ImageLike] = None
                 ) -> Union[ImageResult, List[ImageResult]]:
         """Detect, align and analyse the faces of one image or of a list.
 
@@ -220,15 +273,33 @@ class ExpressionRemover:
         still processed. An image without faces gets an empty face list and a
         :attr:`ImageResult.warning`.
 
+        With ``neutral``, a photo of the same person's neutral face (an
+        enrolment photo, the first frame of a video), recognition uses the
+        residual to that photo instead of the generated neutral
+        (given-neutral mode; every face of ``images`` is taken to be that
+        person). The generated neutral face and residual are still returned.
+        Models trained in given-neutral mode (``model.train_cfg.neutral =
+        'given'``) are made for it; others are warned about once.
+
         Args:
             images: One image or a list (paths, arrays, tensors, PIL images;
                 see :func:`to_image_array`); a 4-D array / tensor is a batch
                 ``(B, H, W, C)`` / ``(B, C, H, W)``.
+            neutral: The person's neutral photo (any of the same types).
+                Defaults to None (the single-image setting).
 
         Returns:
             ImageResult | list[ImageResult]: One result per image (a list when
             ``images`` is a list or a batch).
+
+        Raises:
+            ValueError: ``neutral`` cannot be read or holds no face, or the
+                model cannot use a given neutral (no ``infer`` with a
+                ``neutral`` argument).
         """
+        neutral_face = None
+        if neutral is not None:
+            neutral_face = self._check_given_neutral(neutral)
         single = not isinstance(images, (list, tuple)) and not (
             isinstance(images, (np.ndarray, torch.Tensor)) and images.ndim == 4)
         items = [images] if single else list(images)
@@ -255,9 +326,12 @@ class ExpressionRemover:
             pending += [(result, face) for face in faces]
         for start in range(0, len(pending), self.batch_size):
             chunk = pending[start:start + self.batch_size]
+            mode = "generated" if neutral_face is None else "given"
             try:
-                out = self._run([face["crop"] for _, face in chunk])
-                faces = [self._face_result(face, out, i) for i, (_, face) in enumerate(chunk)]
+                out = self._run([face for _, face in chunk],
+                                None if neutral_face is None else [neutral_face] * len(chunk))
+                faces = [self._face_result(face, out, i, mode)
+                         for i, (_, face) in enumerate(chunk)]
             except (RuntimeError, ValueError) as exc:
                 for result, _ in chunk:
                     result.error = f"the model failed on {result.source}: {exc}"
@@ -267,5 +341,21 @@ class ExpressionRemover:
                 if result.ok:
                     result.faces.append(face_result)
         return results[0] if single else results
+
+    def _check_given_neutral(self, neutral: ImageLike) -> dict:
+        """The aligned given neutral; warn when the model did not learn from one."""
+        infer = getattr(self.model, "infer", None)
+        if infer is None or "neutral" not in inspect.signature(infer).parameters:
+            raise ValueError(f"{type(self.model).__name__} cannot recognise with a given "
+                             "neutral face (an ERR-Net model can)")
+        face = self._neutral_face(neutral)
+        trained = (getattr(self.model, "train_cfg", None) or {}).get("neutral", "generated")
+        if trained != "given" and not self._warned_neutral:
+            self._warned_neutral = True
+            warnings.warn("ExpressionRemover: this model's recognizer learned from generated "
+                          "neutral faces; a given neutral photo is outside what it was trained "
+                          "on (train with model.train_cfg.neutral='given' for this mode)",
+                          UserWarning, stacklevel=3)
+        return face
 
     __call__ = predict

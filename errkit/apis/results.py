@@ -30,6 +30,9 @@ class FaceResult:
         segment_activations (np.ndarray | None): ``(K,)`` float32 activation of
             each class's latent segment.
         aligned_landmarks (np.ndarray | None): ``(68, 2)`` landmarks in the crop.
+        neutral_mode (str): The neutral recognition used: ``'generated'`` (from
+            the face alone) or ``'given'`` (the residual to a given neutral photo
+            of the same person). Defaults to ``'generated'``.
     """
 
     box: np.ndarray
@@ -41,6 +44,7 @@ class FaceResult:
     residual: Optional[np.ndarray] = None
     segment_activations: Optional[np.ndarray] = None
     aligned_landmarks: Optional[np.ndarray] = None
+    neutral_mode: str = "generated"
 
     @property
     def score(self) -> float:
@@ -55,7 +59,8 @@ class FaceResult:
         return dict(label=self.label, score=round(self.score, 6),
                     probabilities={k: round(v, 6) for k, v in self.probabilities.items()},
                     box=as_list(self.box), landmarks=as_list(self.landmarks),
-                    segment_activations=as_list(self.segment_activations))
+                    segment_activations=as_list(self.segment_activations),
+                    neutral_mode=self.neutral_mode)
 
 
 @dataclass

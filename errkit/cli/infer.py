@@ -55,6 +55,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--aligned", action="store_true",
                         help="the images are aligned face crops: no detection, resize only")
     parser.add_argument("--batch-size", type=int, default=16, help="faces per forward pass")
+    parser.add_argument("--neutral", metavar="IMAGE",
+                        help="a neutral photo of the same person: recognise from the residual "
+                             "to it (given-neutral mode) instead of the generated neutral")
     parser.add_argument("--no-figures", action="store_true", help="write results.json only")
     parser.add_argument("--residual-scale", default="fixed", metavar="SCALE",
                         help="colour scale of the residual panels: fixed (+-0.25 intensity, "
@@ -169,7 +172,8 @@ def render_figure(result, classes: Sequence[str], out_file: str, title: str = ""
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
         ax.tick_params(axis="x", labelsize=7)
-        ax.set_title(f"{face.label} ({face.score:.2f})", fontsize=9, fontweight="bold")
+        mode = " with the given neutral" if face.neutral_mode == "given" else ""
+        ax.set_title(f"{face.label} ({face.score:.2f}){mode}", fontsize=9, fontweight="bold")
     if title:
         fig.suptitle(title, fontsize=10)
     bottom = 0.0
@@ -228,9 +232,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     images = collect_images(args.images)
     if not images:
         fail(f"no image files in {args.images}")
+    if args.neutral is not None and not osp.isfile(args.neutral):
+        fail(f"--neutral: {args.neutral} is not a file")
     with warnings.catch_warnings():  # said once below, as one line
         warnings.simplefilter("ignore", OutOfDomainWarning)
-        results = remover(images)
+        try:
+            results = remover(images, neutral=args.neutral)
+        except ValueError as exc:  # the neutral photo: unreadable, no face, unusable model
+            fail(f"--neutral: {exc}")
     if remover.domain_warning:
         print(f"warning: {remover.domain_warning}", file=sys.stderr)
     os.makedirs(args.out, exist_ok=True)
@@ -263,7 +272,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                    img_size=remover.img_size, color_type=remover.color_type,
                    detector=None if remover.detector is None else type(remover.detector).__name__,
                    training_data=remover.training_data, notes=notes,
-                   residual_scale=scale, num_images=len(results), num_failed=failed,
+                   neutral=args.neutral, residual_scale=scale, num_images=len(results),
+                   num_failed=failed,
                    images=entries)
     atomic_write_json(osp.join(args.out, "results.json"), summary)
     print(f"wrote {osp.join(args.out, 'results.json')}: {len(results)} image(s), "

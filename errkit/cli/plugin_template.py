@@ -249,7 +249,7 @@ def test_forward_shape_in_eval_with_inference_fields_only():
     ctx = ResidualContext(x=x, neutral_hat=x - residual, residual_hat=residual)
     assert not ctx.has_training_fields
     assert branch(ctx).shape == (2, branch.out_channels) == (2, 8)
-    $class_name.check_inference_fields()
+    branch.check_inference_fields()
 
 
 def test_config_is_shipped():
