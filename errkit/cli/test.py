@@ -25,7 +25,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     add_common_args(parser)
     parser.add_argument("--show-dir", help="write residual grids (input | generated neutral | "
                         "residual | true neutral, with each face's true and predicted class) "
-                        "as PNG into this folder: one per face and residual_grid.png")
+                        "as PNG into this folder: one per face, residual_grid.png (the first faces) "
+                        "and class_means.png (each true class's faces averaged)")
     parser.add_argument("--residual-scale", default="fixed", metavar="SCALE",
                         help="colour scale of the residuals in --show-dir: fixed (+-0.25 "
                         "intensity), per-image, or a half-range in intensity units "

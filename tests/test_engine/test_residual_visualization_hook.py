@@ -57,8 +57,8 @@ def test_test_pngs_written_per_face_and_one_overview(tmp_path):
     hook.after_test_iter(runner, 1, None, [_sample(2), _sample(3)])
     hook.after_test_epoch(runner, {})
     files = sorted(p.name for p in (tmp_path / "vis").iterdir())
-    assert files == ["face_0_residual.png", "face_1_residual.png", "face_2_residual.png",
-                     "face_3_residual.png", "residual_grid.png"]
+    assert files == ["class_means.png", "face_0_residual.png", "face_1_residual.png",
+                     "face_2_residual.png", "face_3_residual.png", "residual_grid.png"]
     one = cv2.imread(str(tmp_path / "vis" / "face_0_residual.png"))
     overview = cv2.imread(str(tmp_path / "vis" / "residual_grid.png"))
     assert overview.shape[1] == one.shape[1]
@@ -89,3 +89,27 @@ def test_classifier_outputs_are_skipped(tmp_path):
     hook.after_val_iter(runner, 0, None, [plain])
     assert runner.visualizer.images == []
     assert not (tmp_path / "vis").exists() or not any((tmp_path / "vis").iterdir())
+
+
+def test_class_means_average_each_true_class_without_any_one_face(tmp_path):
+    from errkit.visualization.residual_grid import to_uint8_image
+
+    hook = ResidualVisualizationHook(test_out_dir=str(tmp_path / "vis"), max_samples=1)
+    loader = SimpleNamespace(dataset=SimpleNamespace(metainfo=dict(classes=("happy", "sad"))))
+    runner = SimpleNamespace(test_dataloader=loader)
+    faces = [_sample(i) for i in range(4)]  # classes 0, 1, 0, 1
+    for k, face in enumerate(faces):  # each face a different brightness
+        face.input_img = face.input_img * (k + 1) / 4
+    hook.before_test_epoch(runner)
+    hook.after_test_iter(runner, 0, None, faces[:3])
+    hook.after_test_iter(runner, 1, None, faces[3:])
+    rows = hook._class_means.rows(("happy", "sad"), "fixed")
+    assert [lab.true for _, lab in rows] == ["happy (mean of 2)", "sad (mean of 2)"]
+    happy_mean = (faces[0].input_img + faces[2].input_img) / 2
+    np.testing.assert_array_equal(rows[0][0][0], to_uint8_image(happy_mean))
+    assert not np.array_equal(rows[0][0][0], to_uint8_image(faces[0].input_img))
+    assert len(rows[0][0]) == 4  # every class has true neutrals: the fourth column
+    hook.after_test_epoch(runner, {})
+    means = cv2.imread(str(tmp_path / "vis" / "class_means.png"))
+    one = cv2.imread(str(tmp_path / "vis" / "face_0_residual.png"))
+    assert means.shape[0] - one.shape[0] == 96 + 4  # two rows: one per class

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import os.path as osp
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+import torch
 from mmengine.hooks import Hook
 
 from errkit.registry import HOOKS
@@ -20,6 +21,41 @@ __all__ = ["ResidualVisualizationHook"]
 
 #: The overview grid of a test run, in ``test_out_dir``.
 TEST_GRID_FILE = "residual_grid.png"
+#: The per-class mean grid of a test run, in ``test_out_dir``.
+CLASS_MEANS_FILE = "class_means.png"
+
+
+class _ClassMeans:
+    """Running sums of each true class's input, generated neutral, residual
+    and (where known) true neutral."""
+
+    def __init__(self) -> None:
+        self.sums: Dict[int, Dict[str, torch.Tensor]] = {}
+        self.counts: Dict[int, Dict[str, int]] = {}
+
+    def add(self, label: int, **images: Optional[torch.Tensor]) -> None:
+        sums = self.sums.setdefault(label, {})
+        counts = self.counts.setdefault(label, {})
+        for key, image in images.items():
+            if image is None:
+                continue
+            image = image.detach().float().cpu()
+            sums[key] = sums[key] + image if key in sums else image.clone()
+            counts[key] = counts.get(key, 0) + 1
+
+    def rows(self, classes: Sequence[str], scale: ResidualScale) -> List[Tuple[list, RowLabel]]:
+        """One row per class seen, in class order; the true-neutral column only
+        when every class has one."""
+        with_gt = all("gt" in self.sums[label] for label in self.sums)
+        rows = []
+        for label in sorted(self.sums):
+            mean = {key: value / self.counts[label][key]
+                    for key, value in self.sums[label].items()}
+            name = classes[label] if 0 <= label < len(classes) else f"class {label}"
+            panels = residual_panels(mean["input"], mean["neutral"], mean["residual"],
+                                     mean["gt"] if with_gt else None, scale)
+            rows.append((panels, RowLabel(true=f"{name} (mean of {self.counts[label]['input']})")))
+        return rows
 
 
 def _write_png(path: str, rgb: np.ndarray) -> None:
@@ -44,7 +80,11 @@ class ResidualVisualizationHook(Hook):
     at each validation epoch, so removal can be watched while training. In
     testing with ``test_out_dir``, one PNG per face is written there, named after
     the image (``<stem>_residual.png``), and an overview of the first
-    ``max_samples`` faces, ``residual_grid.png``; the folder is created.
+    ``max_samples`` faces, ``residual_grid.png``, and the mean of every true
+    class's faces (input, generated neutral, residual and true neutral
+    averaged over the test faces of that class), ``class_means.png``: where
+    the model removes what, without showing any one person's face; the folder
+    is created.
 
     Args:
         max_samples (int): Faces per validation grid and in the test overview.
@@ -67,6 +107,7 @@ class ResidualVisualizationHook(Hook):
         self.scale = check_residual_scale(scale)
         self._val_done_epoch = -1
         self._test_rows: List[Tuple[list, RowLabel]] = []
+        self._class_means = _ClassMeans()
 
     @staticmethod
     def _classes(runner, loader: str) -> Tuple[str, ...]:
@@ -113,6 +154,7 @@ class ResidualVisualizationHook(Hook):
 
     def before_test_epoch(self, runner) -> None:
         self._test_rows = []
+        self._class_means = _ClassMeans()
 
     def after_test_iter(self, runner, batch_idx: int, data_batch=None,
                         outputs: Optional[Sequence] = None) -> None:
@@ -127,6 +169,12 @@ class ResidualVisualizationHook(Hook):
                 continue
             if len(self._test_rows) < self.max_samples:
                 self._test_rows.append(row)
+            if "gt_label" in sample:
+                has_gt = sample.metainfo.get("has_neutral", False) and "gt_neutral" in sample
+                self._class_means.add(int(sample.gt_label.reshape(-1)[0]),
+                                      input=sample.input_img, neutral=sample.pred_neutral,
+                                      residual=sample.pred_residual,
+                                      gt=sample.gt_neutral if has_gt else None)
             path = sample.metainfo.get("img_path", f"{batch_idx}_{i}")
             stem = osp.splitext(osp.basename(path))[0]
             _write_png(osp.join(out_dir, f"{stem}_residual.png"), self._grid([row]))
@@ -134,4 +182,8 @@ class ResidualVisualizationHook(Hook):
     def after_test_epoch(self, runner, metrics=None) -> None:
         if self.test_out_dir is not None and self._test_rows:
             _write_png(osp.join(self.test_out_dir, TEST_GRID_FILE), self._grid(self._test_rows))
+        if self.test_out_dir is not None and self._class_means.sums:
+            rows = self._class_means.rows(self._classes(runner, "test_dataloader"), self.scale)
+            _write_png(osp.join(self.test_out_dir, CLASS_MEANS_FILE), self._grid(rows))
         self._test_rows = []
+        self._class_means = _ClassMeans()
