@@ -406,7 +406,7 @@ class ExpressionRemover:
             OutputPathError: ``out_dir`` cannot be written.
 
         Examples:
-            >>> remover = ExpressionRemover('configs/errnet_ckplus.py', 'ep50.pth')  # doctest: +SKIP
+            >>> remover = ExpressionRemover('errnet_ckplus.py', 'ep50.pth')  # doctest: +SKIP
             >>> result = remover.predict_video('clip.mp4', 'out', neutral_frame=0)  # doctest: +SKIP
             >>> result.num_gaps, result.files['csv']  # doctest: +SKIP
             (0, 'out/clip.csv')

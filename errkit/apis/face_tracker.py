@@ -64,7 +64,8 @@ class FaceTracker:
         >>> class Centre(BaseLandmarkDetector):  # a face of 8 x 8 pixels at the centre
         ...     def _detect(self, image):
         ...         h, w = image.shape[:2]
-        ...         square = np.stack(np.meshgrid(np.linspace(-4, 4, 17), np.linspace(-4, 4, 4)), -1)
+        ...         grid = np.meshgrid(np.linspace(-4, 4, 17), np.linspace(-4, 4, 4))
+        ...         square = np.stack(grid, -1)
         ...         return [square.reshape(-1, 2)[:68] + (w / 2, h / 2)]
         >>> tracker = FaceTracker(Centre())
         >>> first = tracker.update(np.zeros((40, 60), np.uint8))

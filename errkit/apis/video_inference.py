@@ -194,7 +194,7 @@ def _run_frames(remover, reader: VideoReader, result: VideoResult,
     mode = result.neutral_mode
     pending: List[Tuple[VideoFrame, Optional[dict], Optional[str]]] = []
     writer = (AtomicVideoWriter(result.files["video"], result.fps) if "video" in result.files
-              else contextlib.nullcontext())
+              else None)
     bar = tqdm(total=reader.frame_count, unit="frame", desc=osp.basename(result.source),
                disable=not progress, dynamic_ncols=True)
 
@@ -217,7 +217,7 @@ def _run_frames(remover, reader: VideoReader, result: VideoResult,
                 row.box, row.landmarks = face_result.box, face_result.landmarks
                 row.probabilities, row.label = face_result.probabilities, face_result.label
             rows.append(row)
-            if writer is not None and hasattr(writer, "write"):
+            if writer is not None:
                 label = None if row.label is None else f"{row.label} {row.score:.2f}"
                 writer.write(annotate_frame(frame.image, row.box, row.landmarks, label,
                                             None if row.face_found else NO_FACE))
@@ -226,7 +226,8 @@ def _run_frames(remover, reader: VideoReader, result: VideoResult,
         bar.update(len(pending))
         pending.clear()
 
-    with atomic_open(result.files["csv"], "w", newline="") as csv_file, writer, bar:
+    with atomic_open(result.files["csv"], "w", newline="") as csv_file, \
+            writer or contextlib.nullcontext(), bar:
         csv_file.write(format_csv_rows([], result.classes, header=True))
         for frame in reader:
             image = to_image_array(frame.image, remover.color_type)
