@@ -18,6 +18,7 @@ from .experiment import (ExperimentError, RunSpec, load_completed_run, read_run_
                          run_in_subprocess)
 from .export import ExportError, ExportResult, export_model
 from .expression_remover import ExpressionRemover
+from .face_tracker import FaceTracker, TrackedFace
 from .image_input import to_image_array
 from .inference_model import (CheckpointMismatchError, class_names_from_config,
                               load_inference_model)
@@ -25,6 +26,10 @@ from .kfold import (KFoldError, derive_fold_config, run_fold, run_kfold, summari
                     write_summary)
 from .results import FaceResult, ImageResult
 from .training_domain import OutOfDomainWarning
+from .video_inference import predict_video
+from .video_reader import VIDEO_EXTENSIONS, VideoError, VideoReader, is_video_file
+from .video_result import FrameResult, VideoResult
+from .video_writer import AtomicVideoWriter
 
 __all__ = ["ExpressionRemover", "FaceResult", "ImageResult", "OutOfDomainWarning",
            "CheckpointMismatchError",
@@ -33,4 +38,7 @@ __all__ = ["ExpressionRemover", "FaceResult", "ImageResult", "OutOfDomainWarning
            "ExperimentError", "RunSpec", "run_in_subprocess", "read_run_result",
            "load_completed_run",
            "KFoldError", "derive_fold_config", "run_fold", "run_kfold", "summarize_folds",
-           "write_summary", "AblationError", "run_ablation", "format_ablation_markdown"]
+           "write_summary", "AblationError", "run_ablation", "format_ablation_markdown",
+           "predict_video", "VideoResult", "FrameResult", "VideoError", "VideoReader",
+           "VIDEO_EXTENSIONS", "is_video_file", "FaceTracker", "TrackedFace",
+           "AtomicVideoWriter"]

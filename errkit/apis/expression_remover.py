@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import os
 import warnings
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -32,6 +32,9 @@ from .inference_model import (CheckpointMismatchError, class_names_from_config, 
 from .results import FaceResult, ImageResult
 from .training_domain import (OutOfDomainWarning, is_synthetic_only, no_neutral_note,
                               out_of_domain_message)
+
+if TYPE_CHECKING:
+    from .video_result import VideoResult
 
 __all__ = ["ExpressionRemover", "DETECTOR_ALIASES"]
 
@@ -138,17 +141,23 @@ class ExpressionRemover:
         note = no_neutral_note(self.classes)
         return [note] if note else []
 
-    def _out_of_domain(self, item, result: ImageResult) -> None:
-        """Note and warn (once) when a synthetic-only model meets a real image."""
+    def _out_of_domain(self, item, result: Optional[ImageResult] = None) -> Optional[str]:
+        """Note and warn (once) when a synthetic-only model meets a real image.
+
+        Returns:
+            str | None: The note (also added to ``result.notes``), None when in domain.
+        """
         if not self.synthetic_only:
-            return
+            return None
         if isinstance(item, (str, os.PathLike)) and is_synthetic_image(item):
-            return
+            return None
         message = out_of_domain_message(self.training_data)
-        result.notes.append(message)
+        if result is not None:
+            result.notes.append(message)
         if self.domain_warning is None:
             self.domain_warning = message
             warnings.warn(f"ExpressionRemover: {message}", OutOfDomainWarning, stacklevel=3)
+        return message
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(model={type(self.model).__name__}, "
@@ -157,23 +166,32 @@ class ExpressionRemover:
                 f"classes={self.classes}, detector={self.detector!r}, aligned={self.aligned})")
 
     # ------------------------------------------------------------------ faces
-    def _faces_of(self, img: np.ndarray) -> Tuple[List[dict], Optional[str]]:
-        """Aligned crops of every face of one image, and a warning when none."""
-        height, width = img.shape[:2]
-        if self.detector is None:
+    def _face_at(self, img: np.ndarray, points: Optional[np.ndarray]) -> dict:
+        """The aligned crop of the face with landmarks ``points`` (None: the whole image).
+
+        Raises:
+            ValueError: Degenerate landmarks (the eyes coincide).
+        """
+        if points is None:
+            height, width = img.shape[:2]
             crop, _ = align_image(img, None, self.img_size)
             box = np.array([0, 0, width, height], np.float32)
-            return [dict(crop=crop, landmarks=None, aligned_landmarks=None, box=box)], None
+            return dict(crop=crop, landmarks=None, aligned_landmarks=None, box=box)
+        out = self._align({"img": img, "landmarks": points})
+        box = np.concatenate([points.min(axis=0), points.max(axis=0)]).astype(np.float32)
+        return dict(crop=out["img"], landmarks=points, aligned_landmarks=out["landmarks"],
+                    box=box)
+
+    def _faces_of(self, img: np.ndarray) -> Tuple[List[dict], Optional[str]]:
+        """Aligned crops of every face of one image, and a warning when none."""
+        if self.detector is None:
+            return [self._face_at(img, None)], None
         faces, skipped = [], 0
         for points in self.detector.detect(img):
             try:
-                out = self._align({"img": img, "landmarks": points})
+                faces.append(self._face_at(img, points))
             except ValueError:  # degenerate landmarks (eyes coincide)
                 skipped += 1
-                continue
-            box = np.concatenate([points.min(axis=0), points.max(axis=0)]).astype(np.float32)
-            faces.append(dict(crop=out["img"], landmarks=points,
-                              aligned_landmarks=out["landmarks"], box=box))
         if faces:
             return faces, None
         name = type(self.detector).__name__
@@ -188,14 +206,15 @@ class ExpressionRemover:
             needs.update(getattr(branch, "needs_at_inference", ()))
         return tuple(sorted(needs))
 
-    def _neutral_face(self, neutral: ImageLike) -> dict:
+    def _neutral_face(self, neutral: ImageLike, source: Optional[str] = None) -> dict:
         """The aligned face of a given neutral photo (its largest face).
 
         Raises:
             ValueError: The photo cannot be read or holds no face (names it).
         """
-        source = str(neutral) if isinstance(neutral, (str, os.PathLike)) else \
-            f"<{type(neutral).__name__}>"
+        if source is None:
+            source = str(neutral) if isinstance(neutral, (str, os.PathLike)) else \
+                f"<{type(neutral).__name__}>"
         try:
             image = to_image_array(neutral, self.color_type)
             faces, warning = self._faces_of(image)
@@ -342,13 +361,13 @@ class ExpressionRemover:
                     result.faces.append(face_result)
         return results[0] if single else results
 
-    def _check_given_neutral(self, neutral: ImageLike) -> dict:
+    def _check_given_neutral(self, neutral: ImageLike, source: Optional[str] = None) -> dict:
         """The aligned given neutral; warn when the model did not learn from one."""
         infer = getattr(self.model, "infer", None)
         if infer is None or "neutral" not in inspect.signature(infer).parameters:
             raise ValueError(f"{type(self.model).__name__} cannot recognise with a given "
                              "neutral face (an ERR-Net model can)")
-        face = self._neutral_face(neutral)
+        face = self._neutral_face(neutral, source)
         trained = (getattr(self.model, "train_cfg", None) or {}).get("neutral", "generated")
         if trained != "given" and not self._warned_neutral:
             self._warned_neutral = True
@@ -359,3 +378,40 @@ class ExpressionRemover:
         return face
 
     __call__ = predict
+
+    def predict_video(self, video: Union[str, os.PathLike], out_dir: Union[str, os.PathLike],
+                      neutral_frame: Optional[int] = None, neutral: Optional[ImageLike] = None,
+                      **kwargs) -> "VideoResult":
+        """Follow one face through a video; write its per-frame CSV, annotated video and plot.
+
+        See :func:`errkit.apis.video_inference.predict_video` for the files,
+        the face tracking and the gaps.
+
+        Args:
+            video (str | os.PathLike): The video file.
+            out_dir (str | os.PathLike): Folder of the output files.
+            neutral_frame (int, optional): 0-based frame showing the person's
+                neutral face: recognise in the given-neutral mode. Defaults to None.
+            neutral (ImageLike, optional): A neutral photo of the person instead.
+                Defaults to None.
+            **kwargs: ``name``, ``annotate``, ``plot``, ``progress`` of
+                :func:`~errkit.apis.video_inference.predict_video`.
+
+        Returns:
+            VideoResult: One :class:`~errkit.apis.FrameResult` per frame and the files.
+
+        Raises:
+            VideoError: The video cannot be read or analysed (names the file).
+            ValueError: The neutral frame or photo holds no face, or both are given.
+            OutputPathError: ``out_dir`` cannot be written.
+
+        Examples:
+            >>> remover = ExpressionRemover('errnet_ckplus.py', 'ep50.pth')  # doctest: +SKIP
+            >>> result = remover.predict_video('clip.mp4', 'out', neutral_frame=0)  # doctest: +SKIP
+            >>> result.num_gaps, result.files['csv']  # doctest: +SKIP
+            (0, 'out/clip.csv')
+        """
+        from .video_inference import predict_video
+
+        return predict_video(self, video, out_dir, neutral=neutral, neutral_frame=neutral_frame,
+                             **kwargs)

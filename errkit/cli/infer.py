@@ -1,4 +1,4 @@
-"""``tools/infer.py`` and ``errkit infer``: recognise and remove expressions in image files.
+"""``tools/infer.py`` and ``errkit infer``: recognise and remove expressions in images and videos.
 
 For every image, writes ``OUT/<name>.png``: per face, the input with its
 landmarks and box, the aligned face, the generated neutral face, the residual
@@ -7,8 +7,19 @@ probabilities; and ``OUT/results.json`` with every image's faces
 (probabilities, label, box, landmarks), the model's training data and notes.
 A model trained on synthetic faces only warns once when it meets real photos;
 a model without a neutral class notes that a neutral face is forced into an
-expression. Exits with 1 when an image could not be processed, after
-processing all the others.
+expression.
+
+For every video (.mp4, .avi, .mov, .mkv, .webm...), follows one face through
+the frames (detected, then followed; a frame where it is lost is a gap) and
+writes ``OUT/<name>.csv`` (per frame: time, face found, box, top class, one
+probability column per class), ``OUT/<name>_annotated.mp4`` (box, landmarks,
+top class), ``OUT/<name>_probabilities.png`` (probabilities over time) and
+``OUT/<name>.json`` (frames, gaps, notes), with a progress bar on a terminal.
+``--neutral-frame N`` takes frame N of each video as the person's neutral face
+(given-neutral mode).
+
+Exits with 1 when an image or video could not be processed, after processing
+all the others.
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ import os.path as osp
 import sys
 import textwrap
 import warnings
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.config import DictAction
@@ -31,7 +42,8 @@ from errkit.utils.atomic_io import atomic_open, atomic_write_json
 from errkit.utils.help_text import HelpFormatter, plain_text
 from errkit.utils.output_paths import OutputPathError, check_output_dir
 
-__all__ = ["parse_args", "collect_images", "render_figure", "main", "IMAGE_EXTENSIONS"]
+__all__ = ["parse_args", "collect_images", "collect_inputs", "render_figure", "main",
+           "IMAGE_EXTENSIONS"]
 
 #: Files taken from a folder given as an image argument.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".pgm", ".ppm", ".gif",
@@ -46,8 +58,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                                      formatter_class=HelpFormatter)
     parser.add_argument("config", help="config file the checkpoint was trained with")
     parser.add_argument("checkpoint", help=CHECKPOINT_HELP)
-    parser.add_argument("images", nargs="+", help="image files or folders of images")
-    parser.add_argument("--out", required=True, help="folder for the figures and results.json")
+    parser.add_argument("images", nargs="+", metavar="INPUT",
+                        help="image or video files, or folders of them")
+    parser.add_argument("--out", required=True,
+                        help="folder for the figures, the videos' files and results.json")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("--detector", default="auto",
                         help="landmark detector: auto (dlib when installed, else none), dlib, "
@@ -55,10 +69,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--aligned", action="store_true",
                         help="the images are aligned face crops: no detection, resize only")
     parser.add_argument("--batch-size", type=int, default=16, help="faces per forward pass")
-    parser.add_argument("--neutral", metavar="IMAGE",
-                        help="a neutral photo of the same person: recognise from the residual "
-                             "to it (given-neutral mode) instead of the generated neutral")
-    parser.add_argument("--no-figures", action="store_true", help="write results.json only")
+    neutral = parser.add_mutually_exclusive_group()
+    neutral.add_argument("--neutral", metavar="IMAGE",
+                         help="a neutral photo of the same person: recognise from the residual "
+                              "to it (given-neutral mode) instead of the generated neutral")
+    neutral.add_argument("--neutral-frame", type=int, metavar="N",
+                         help="videos: frame N (from 0) shows the person's neutral face; "
+                              "recognise from the residual to it (given-neutral mode)")
+    parser.add_argument("--no-figures", action="store_true",
+                        help="write results.json (and the videos' CSV and JSON) only")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar for videos (default: shown on a terminal)")
     parser.add_argument("--residual-scale", default="fixed", metavar="SCALE",
                         help="colour scale of the residual panels: fixed (+-0.25 intensity, "
                         "the same for every figure), per-image, or a half-range in intensity "
@@ -80,6 +101,29 @@ def collect_images(paths: Sequence[str]) -> List[str]:
         else:
             out.append(path)
     return out
+
+
+def collect_inputs(paths: Sequence[str]) -> Tuple[List[str], List[str]]:
+    """Split the inputs into images and videos; folders give their image and video files.
+
+    Returns:
+        tuple[list[str], list[str]]: The images (files of other endings too,
+        so that they are reported as unreadable) and the videos.
+    """
+    from errkit.apis.video_reader import VIDEO_EXTENSIONS, is_video_file
+
+    images: List[str] = []
+    videos: List[str] = []
+    for path in paths:
+        if osp.isdir(path):
+            names = sorted(os.listdir(path))
+            images += [osp.join(path, n) for n in names if n.lower().endswith(IMAGE_EXTENSIONS)]
+            videos += [osp.join(path, n) for n in names if n.lower().endswith(VIDEO_EXTENSIONS)]
+        elif is_video_file(path):
+            videos.append(path)
+        else:
+            images.append(path)
+    return images, videos
 
 
 def _show(ax, img: np.ndarray, title: str) -> None:
@@ -186,8 +230,8 @@ def render_figure(result, classes: Sequence[str], out_file: str, title: str = ""
         fig.savefig(f, format="png")
 
 
-def _unique_names(sources: Sequence[str]) -> List[str]:
-    names, seen = [], {}
+def _unique_names(sources: Sequence[str], reserved: Sequence[str] = ()) -> List[str]:
+    names, seen = [], {name: 1 for name in reserved}
     for source in sources:
         stem = osp.splitext(osp.basename(source))[0] or "image"
         count = seen.get(stem, 0)
@@ -200,8 +244,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of ``tools/infer.py`` and ``errkit infer``.
 
     Returns:
-        int: 0 when every image was processed (faces found or not), 1 when an
-        image could not be read or analysed.
+        int: 0 when every image and video was processed (faces found or not),
+        1 when one could not be read or analysed.
     """
     args = parse_args(argv)
     disable_plugins(args.disable_plugin)
@@ -211,6 +255,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         fail(str(exc))
     # After argument parsing, so that --help answers at once (these import torch).
     from errkit.apis.expression_remover import ExpressionRemover, OutOfDomainWarning
+    from errkit.cli.infer_video import infer_videos
     from errkit.landmarks.detectors import DetectorUnavailableError
     from errkit.utils.checkpoint import CheckpointError
     from errkit.visualization.residual_grid import check_residual_scale
@@ -218,6 +263,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         scale = check_residual_scale(args.residual_scale)
     except ValueError as exc:
         fail(f"--residual-scale: {exc}")
+    images, videos = collect_inputs(args.images)
+    if not images and not videos:
+        fail(f"no image or video files in {args.images}")
+    if args.neutral_frame is not None and not videos:
+        fail("--neutral-frame names a frame of each video, and no input is a video "
+             "(give a neutral photo with --neutral)")
+    if args.neutral_frame is not None and args.neutral_frame < 0:
+        fail(f"--neutral-frame: frame numbers start at 0, got {args.neutral_frame}")
+    if args.neutral is not None and not osp.isfile(args.neutral):
+        fail(f"--neutral: {args.neutral} is not a file")
     detector = None if args.aligned else args.detector
     try:
         remover = ExpressionRemover(args.config, args.checkpoint, device=args.device,
@@ -229,20 +284,41 @@ def main(argv: Optional[List[str]] = None) -> int:
         fail(str(exc))
     except (KeyError, TypeError, ValueError) as exc:
         fail(f"cannot set up inference from {args.config}: {type(exc).__name__}: {exc}")
-    images = collect_images(args.images)
-    if not images:
-        fail(f"no image files in {args.images}")
-    if args.neutral is not None and not osp.isfile(args.neutral):
-        fail(f"--neutral: {args.neutral} is not a file")
     with warnings.catch_warnings():  # said once below, as one line
         warnings.simplefilter("ignore", OutOfDomainWarning)
         try:
-            results = remover(images, neutral=args.neutral)
+            results = remover(images, neutral=args.neutral) if images else []
         except ValueError as exc:  # the neutral photo: unreadable, no face, unusable model
             fail(f"--neutral: {exc}")
+        os.makedirs(args.out, exist_ok=True)
+        entries = _write_images(remover, results, images, args, scale)
+        video_entries = infer_videos(remover, videos, args,
+                                     reserved=["results"] + _unique_names(images))
     if remover.domain_warning:
         print(f"warning: {remover.domain_warning}", file=sys.stderr)
-    os.makedirs(args.out, exist_ok=True)
+    for note in remover.notes:
+        print(f"note: {note}", file=sys.stderr)
+    failed = sum(1 for r in results if r.error)
+    failed_videos = sum(1 for v in video_entries if v.get("error"))
+    notes = ([remover.domain_warning] if remover.domain_warning else []) + remover.notes
+    summary = dict(config=remover.config_path, checkpoint=remover.checkpoint_path,
+                   model=type(remover.model).__name__, classes=list(remover.classes),
+                   img_size=remover.img_size, color_type=remover.color_type,
+                   detector=None if remover.detector is None else type(remover.detector).__name__,
+                   training_data=remover.training_data, notes=notes,
+                   neutral=args.neutral, neutral_frame=args.neutral_frame,
+                   residual_scale=scale, num_images=len(results), num_failed=failed,
+                   images=entries, num_videos=len(video_entries),
+                   num_failed_videos=failed_videos, videos=video_entries)
+    atomic_write_json(osp.join(args.out, "results.json"), summary)
+    print(f"wrote {osp.join(args.out, 'results.json')}: {len(results)} image(s), "
+          f"{sum(len(r.faces) for r in results)} face(s), {failed} failed"
+          + (f"; {len(video_entries)} video(s), {failed_videos} failed" if videos else ""))
+    return 1 if failed or failed_videos else 0
+
+
+def _write_images(remover, results, images: Sequence[str], args, scale) -> List[dict]:
+    """Draw the images' figures, print a line per image; their results.json entries."""
     entries = []
     for result, name in zip(results, _unique_names(images)):
         figure = None
@@ -263,22 +339,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             labels = ", ".join(f"{f.label} ({f.score:.2f})" for f in result.faces)
             note = f" [{result.warning}]" if result.warning else ""
             print(f"{result.source}: {len(result.faces)} face(s): {labels}{note}")
-    for note in remover.notes:
-        print(f"note: {note}", file=sys.stderr)
-    failed = sum(1 for r in results if r.error)
-    notes = ([remover.domain_warning] if remover.domain_warning else []) + remover.notes
-    summary = dict(config=remover.config_path, checkpoint=remover.checkpoint_path,
-                   model=type(remover.model).__name__, classes=list(remover.classes),
-                   img_size=remover.img_size, color_type=remover.color_type,
-                   detector=None if remover.detector is None else type(remover.detector).__name__,
-                   training_data=remover.training_data, notes=notes,
-                   neutral=args.neutral, residual_scale=scale, num_images=len(results),
-                   num_failed=failed,
-                   images=entries)
-    atomic_write_json(osp.join(args.out, "results.json"), summary)
-    print(f"wrote {osp.join(args.out, 'results.json')}: {len(results)} image(s), "
-          f"{sum(len(r.faces) for r in results)} face(s), {failed} failed")
-    return 1 if failed else 0
+    return entries
 
 
 if __name__ == "__main__":
