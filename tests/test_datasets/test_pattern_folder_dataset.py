@@ -21,9 +21,12 @@ PIPELINE = [dict(type="LoadFaceImages", color_type="grey"), dict(type="PackFERIn
 
 
 def _config_kwargs(name: str) -> dict:
-    """The dataset arguments of a dataset base config, without fold and pipeline."""
+    """The dataset arguments of a dataset base config, without fold and pipeline (of
+    the folder a cached base prepares its cache from)."""
     cfg = Config.fromfile(str(CONFIGS / f"{name}.py")).train_dataloader.dataset.to_dict()
-    for key in ("type", "fold", "split", "num_folds", "split_seed", "pipeline", "data_root"):
+    cfg = cfg.get("source", cfg)
+    for key in ("type", "fold", "split", "num_folds", "split_seed", "pipeline", "data_root",
+                "prepare"):
         cfg.pop(key, None)
     return cfg
 
