@@ -27,6 +27,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="run only these folds (the summary covers every completed fold)")
     parser.add_argument("--inline", action="store_true",
                         help="run the folds in this process instead of one process per fold")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="folds trained at once, sharing the CPU threads (default: 1)")
     parser.add_argument("--no-resume", action="store_true",
                         help="rerun the selected folds from scratch instead of skipping "
                         "completed folds and resuming interrupted ones")
@@ -48,8 +50,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
         summary = run_kfold(args.config, folds=args.folds, work_dir=args.work_dir,
                             cfg_options=args.cfg_options, fold_ids=args.fold_ids,
                             isolate="inline" if args.inline else "process",
-                            resume=not args.no_resume, launcher=args.launcher)
+                            resume=not args.no_resume, launcher=args.launcher,
+                            jobs=args.jobs)
     except (ConfigNotFoundError, DatasetNotFoundError, KFoldError) as exc:
+        if getattr(exc, "summary", None) is not None:
+            print(format_summary_markdown(exc.summary))
         fail(str(exc))
     print(format_summary_markdown(summary))
     return summary
