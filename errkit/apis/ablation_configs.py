@@ -2,7 +2,9 @@
 
 Both kinds of study load their configs here before anything trains: the
 one-fold table (:func:`errkit.apis.ablation.run_ablation`) and the comparison
-across folds (:mod:`errkit.apis.cross_fold_ablation`).
+across folds (:mod:`errkit.apis.cross_fold_ablation`). The error of a study,
+:class:`~errkit.apis.ablation.AblationError`, is defined here and exported (and
+documented) by :mod:`errkit.apis.ablation`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from errkit.config import ConfigNotFoundError, load_config
 
 from .experiment import ExperimentError
 
-__all__ = ["AblationError", "StudyConfig", "config_names", "load_study_configs"]
+__all__ = ["StudyConfig", "config_names", "load_study_configs"]
 
 
 class AblationError(ExperimentError):
