@@ -221,10 +221,11 @@ def run_cross_fold_ablation(configs: Sequence[StudyConfig], work_dir: str, folds
         ids = select_folds(folds, fold_ids)
     except ExperimentError as exc:
         raise AblationError(str(exc)) from exc
-    if int(jobs) < 1:
+    folds, jobs = int(folds), int(jobs)
+    if jobs < 1:
         raise AblationError(f"jobs must be at least 1, got {jobs}")
     root = osp.abspath(work_dir)
-    plan = _plan(configs, root, int(folds), ids)
+    plan = _plan(configs, root, folds, ids)
 
     pending, ran = [], {item["name"]: [] for item in plan}
     for fold in ids:  # fold by fold: every config's fold 0 first
@@ -241,17 +242,17 @@ def run_cross_fold_ablation(configs: Sequence[StudyConfig], work_dir: str, folds
             else:
                 pending.append(run)
 
-    results, errors = run_pool(pending, lambda run: _run(run, resume, int(jobs), runner),
-                               int(jobs), _label, name="errkit-ablation")
+    results, errors = run_pool(pending, lambda run: _run(run, resume, jobs, runner), jobs,
+                               _label, name="errkit-ablation")
     for index in results:
         ran[pending[index]["name"]].append(pending[index]["fold"])
     failed = [dict(name=pending[i]["name"], config=pending[i]["config"],
                    fold=pending[i]["fold"], work_dir=pending[i]["work_dir"], error=message)
               for i, message in errors.items()]
     entries = [dict(name=item["name"], config=item["config"], work_dir=item["work_dir"],
-                    results=_collect(item, int(folds)), ran_folds=ran[item["name"]])
+                    results=_collect(item, folds), ran_folds=ran[item["name"]])
                for item in plan]
-    table = summarize_comparison(entries, int(folds), failed)
+    table = summarize_comparison(entries, folds, failed)
     table.update(work_dir=root, fold_ids=ids, written_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
     out_dir = osp.join(root, SUMMARY_DIR)
     write_comparison_table(table, out_dir)

@@ -66,7 +66,8 @@ def run_pool(tasks: Sequence[T], work: Callable[[T], R], jobs: int,
     """Call ``work(task)`` for every task, ``jobs`` at a time, and collect the outcomes.
 
     An exception of one task is logged and recorded; the other tasks still run.
-    With one job the tasks run one after another in this thread, in order.
+    With one job the tasks run one after another in this thread, in order. An
+    interrupt (Ctrl-C) starts no further task.
 
     Args:
         tasks (Sequence): The tasks, in the order they are started.
@@ -113,7 +114,10 @@ def run_pool(tasks: Sequence[T], work: Callable[[T], R], jobs: int,
         for index in range(len(tasks)):
             run(index)
     else:
-        with ThreadPoolExecutor(max_workers=min(jobs, len(tasks)),
-                                thread_name_prefix=name) as pool:
-            list(pool.map(run, range(len(tasks))))
+        pool = ThreadPoolExecutor(max_workers=min(jobs, len(tasks)), thread_name_prefix=name)
+        try:
+            for future in [pool.submit(run, index) for index in range(len(tasks))]:
+                future.result()
+        finally:  # on Ctrl-C, start no further task; the running ones end with their workers
+            pool.shutdown(wait=True, cancel_futures=True)
     return dict(sorted(results.items())), dict(sorted(errors.items()))

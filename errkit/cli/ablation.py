@@ -32,7 +32,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="root of the configs' work dirs and of the table "
                         "(default: work_dirs/ablation)")
     parser.add_argument("--fold", type=int,
-                        help="test fold of every config (default: each config's 'fold')")
+                        help="without --folds: test fold of every config (default: each config's "
+                        "'fold')")
     parser.add_argument("--num-folds", type=int,
                         help="number of folds (default: each config's 'num_folds')")
     parser.add_argument("--folds", type=int, metavar="K",
@@ -43,8 +44,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=1,
                         help="runs trained at once, sharing the CPU threads (default: 1)")
     parser.add_argument("--no-resume", action="store_true",
-                        help="rerun every config from scratch instead of skipping completed "
-                        "configs and resuming interrupted ones")
+                        help="rerun every selected run from scratch instead of skipping completed "
+                        "runs and resuming interrupted ones")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction,
                         help="override settings of every config, e.g. train_cfg.max_epochs=2")
     parser.add_argument("--disable-plugin", action="append", default=[], metavar="NAME",

@@ -56,6 +56,20 @@ def test_pool_runs_jobs_at_once_and_keeps_going_after_failures():
         run_pool(["a"], work, jobs=0, label=str)
 
 
+def test_an_interrupt_starts_no_further_task():
+    started = []
+
+    def work(task):
+        started.append(task)
+        if task == "a":
+            raise KeyboardInterrupt
+        time.sleep(0.3)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_pool(list("abcdef"), work, jobs=2, label=str)
+    assert started[:2] in (["a", "b"], ["b", "a"]) and len(started) <= 3
+
+
 class KFoldWorker:
     """Stands in for the worker process of a fold (bookkeeping only): writes its result."""
 
