@@ -97,6 +97,11 @@ class PluginInfo:
         components (dict[str, list[str]]): Names it registered, per registry
             (empty until the plugins' components are registered).
         api (str): The plugin API specifier it declared, or ``''``.
+        overrides (dict[str, dict[str, str]]): Names it registered over
+            another plugin's (``force=True``), per registry: name -> the
+            distribution whose component it replaced.
+        overridden (dict[str, dict[str, str]]): Names of this plugin that
+            another replaced, per registry: name -> that plugin's distribution.
     """
 
     name: str
@@ -107,6 +112,8 @@ class PluginInfo:
     reason: str = ""
     components: Dict[str, List[str]] = field(default_factory=dict)
     api: str = ""
+    overrides: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    overridden: Dict[str, Dict[str, str]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -207,6 +214,8 @@ class _State:
         #: The registries that plugins were handed (set at registration).
         self.registries: Optional[Mapping[str, Any]] = None
         self.owners: Dict = {}
+        #: (registry key, name) -> the component a plugin replaced with force=True.
+        self.replaced: Dict = {}
         self.manager: Optional[pluggy.PluginManager] = None
 
 
@@ -301,8 +310,30 @@ def _is_errkit_object(obj: Any) -> bool:
     return module == BUILTIN_DISTRIBUTION or module.startswith(BUILTIN_DISTRIBUTION + ".")
 
 
-def _snapshot(registries: Mapping[str, Any]) -> Dict[str, set]:
-    return {k: set(r.module_dict) for k, r in registries.items()}
+def _snapshot(registries: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
+    return {k: dict(r.module_dict) for k, r in registries.items()}
+
+
+def _record_overrides(info: PluginInfo, before: Mapping[str, Mapping[str, Any]],
+                      after: Mapping[str, Mapping[str, Any]]) -> None:
+    """Note the names whose component ``info`` replaced (``force=True``)."""
+    for key, names in after.items():
+        for name, obj in names.items():
+            previous = before[key].get(name)
+            if previous is None or previous is obj:
+                continue
+            owner = _STATE.owners.get((key, name))
+            label = owner.distribution if owner is not None else getattr(
+                previous, "__module__", "?")
+            info.overrides.setdefault(key, {})[name] = label
+            if owner is not None:
+                owner.overridden.setdefault(key, {})[name] = info.distribution
+            if owner is None or owner.distribution == BUILTIN_DISTRIBUTION:
+                _STATE.replaced.setdefault((key, name), previous)
+            _STATE.owners[(key, name)] = info
+            info.components.setdefault(key, [])
+            if name not in info.components[key]:
+                info.components[key] = sorted(info.components[key] + [name])
 
 
 def _register_components(pm: pluggy.PluginManager, info: PluginInfo, module: Any,
@@ -318,8 +349,11 @@ def _register_components(pm: pluggy.PluginManager, info: PluginInfo, module: Any
     except BaseException as exc:
         after = _snapshot(registries)
         for key, names in after.items():
-            for n in names - before[key]:
-                registries[key].unregister(n)
+            for n, obj in names.items():
+                if n not in before[key]:
+                    registries[key].unregister(n)
+                elif before[key][n] is not obj:  # a forced override: put the old one back
+                    registries[key].register_module(name=n, force=True, module=before[key][n])
         if pm.is_registered(module):
             pm.unregister(module)
         if isinstance(exc, PluginError):
@@ -334,8 +368,9 @@ def _register_components(pm: pluggy.PluginManager, info: PluginInfo, module: Any
             f"{type(exc).__name__}: {exc}. " + _how_to_disable(info),
             info.distribution, info.name) from exc
     after = _snapshot(registries)
+    _record_overrides(info, before, after)
     for key, names in after.items():
-        added = set(names - before[key])
+        added = set(names) - set(before[key])
         if info.distribution == BUILTIN_DISTRIBUTION:
             # errkit's own classes, wherever their import happened (a plugin module
             # may import errkit.models before the built-ins' hook runs; after
@@ -358,6 +393,11 @@ def _load_one(pm: pluggy.PluginManager, info: PluginInfo, loader: Callable[[], A
     """Import one plugin module, check its plugin API and register its hooks."""
     try:
         module = loader()
+    except SystemExit as exc:  # a plugin must not end errkit
+        raise PluginError(
+            f"errkit plugin {info.label} called sys.exit({exc.code!r}) while being imported. "
+            + _how_to_disable(info),
+            info.distribution, info.name) from None
     except Exception as exc:
         raise PluginError(
             f"errkit plugin {info.label} failed to import: {type(exc).__name__}: {exc}. "
@@ -501,18 +541,33 @@ def get_config_paths() -> List[str]:
     impls = sorted(pm.hook.errkit_config_paths.get_hookimpls(),
                    key=lambda i: order.get(id(i.plugin), 0))
     for impl in impls:
-        for path in impl.function() or []:
-            path = os.fspath(path)
+        try:
+            found = [os.fspath(path) for path in impl.function() or []]
+        except (Exception, SystemExit) as exc:
+            info = _info_of(impl.plugin)
+            label = info.label if info is not None else f"'{impl.plugin_name}'"
+            raise PluginError(
+                f"errkit plugin {label} failed in errkit_config_paths: "
+                f"{type(exc).__name__}: {exc}. "
+                + (_how_to_disable(info) if info is not None else ""),
+                info.distribution if info is not None else "?", impl.plugin_name) from None
+        for path in found:
             if os.path.isdir(path) and path not in paths:
                 paths.append(path)
     return paths
+
+
+def _info_of(module: Any) -> Optional[PluginInfo]:
+    """The :class:`PluginInfo` of a discovered plugin module."""
+    return next((info for info, mod in _STATE.modules if mod is module), None)
 
 
 def reset_plugins() -> None:
     """Forget the loading state so the next lookup loads plugins again.
 
     Components that third-party plugins registered are removed from the
-    registries they were handed; errkit's built-ins stay. Meant for tests and
+    registries they were handed; errkit's built-ins stay (those a plugin had
+    replaced with ``force=True`` are put back). Meant for tests and
     for long-lived processes that install or disable a plugin at run time.
     """
     with _STATE.lock:
@@ -520,7 +575,11 @@ def reset_plugins() -> None:
             if info.distribution != BUILTIN_DISTRIBUTION:
                 if _STATE.registries is not None and key in _STATE.registries:
                     _STATE.registries[key].unregister(name)
+                    if (key, name) in _STATE.replaced:  # a built-in a plugin had replaced
+                        _STATE.registries[key].register_module(
+                            name=name, force=True, module=_STATE.replaced[(key, name)])
                 del _STATE.owners[(key, name)]
+        _STATE.replaced = {}
         _STATE.plugins = []
         _STATE.modules = []
         _STATE.registries = None

@@ -75,3 +75,60 @@ def save_with_orientation(path: Path, pixels: np.ndarray, orientation: int, **sa
     exif[0x0112] = orientation
     img.save(path, exif=exif, **save_args)
     return Path(path)
+
+
+class RunsCode:
+    """Unpickling this runs ``touch MARKER`` through ``os.system``: what a malicious
+    checkpoint does. A loader that refuses it leaves no marker file behind."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def write_malicious_checkpoint(path: Path, marker: Path, state_dict=None) -> Path:
+    """An mmengine-shaped checkpoint whose unpickling would create ``marker``."""
+    import torch
+
+    torch.save({"meta": {"epoch": 1, "iter": 1}, "state_dict": dict(state_dict or {}),
+                "message_hub": {}, "payload": RunsCode(marker)}, path)
+    return Path(path)
+
+
+def save_like_numpy1(obj, path: Path, rename=None) -> Path:
+    """``torch.save`` ``obj`` as it is pickled under numpy 1.x.
+
+    numpy 1.x names its array and scalar constructors ``numpy.core.multiarray``
+    (numpy 2: ``numpy._core.multiarray``); the pickler writes those GLOBAL
+    opcodes by hand for the two functions and leaves everything else as it is.
+    ``rename`` maps further objects to the ``module.name`` written for them.
+    """
+    import pickle
+    import types
+
+    import numpy as np
+    import torch
+
+    core = getattr(np, "_core", None) or np.core
+    renamed = {id(core.multiarray._reconstruct): b"numpy.core.multiarray\n_reconstruct\n",
+               id(core.multiarray.scalar): b"numpy.core.multiarray\nscalar\n"}
+    for target, dotted in (rename or {}).items():
+        module_name, _, attr = dotted.rpartition(".")
+        renamed[id(target)] = f"{module_name}\n{attr}\n".encode()
+
+    class Numpy1Pickler(pickle._Pickler):
+        def save_global(self, obj, name=None):
+            if id(obj) in renamed and self.proto < 4:
+                self.write(pickle.GLOBAL + renamed[id(obj)])
+                self.memoize(obj)
+                return
+            super().save_global(obj, name)
+
+    module = types.ModuleType("numpy1_pickle")
+    module.Pickler = Numpy1Pickler
+    torch.save(obj, path, pickle_module=module)
+    return Path(path)

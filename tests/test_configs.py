@@ -78,3 +78,19 @@ def test_the_model_takes_the_class_count_of_its_dataset():
             assert cfg.model.num_classes == cfg.num_classes, path
             checked += 1
     assert checked >= 10
+
+
+def test_default_data_roots_are_the_checkouts_wherever_errkit_runs(tmp_path, monkeypatch):
+    """A relative data_root would make a run from another folder look for (or, for the
+    synthetic set, write) the data there; the configs name the checkout's folders."""
+    from errkit.config import dataset_configs, load_config
+
+    monkeypatch.chdir(tmp_path)
+    for name in CONFIGS:
+        cfg = load_config(str(REPO_ROOT / name))
+        roots = {Path(d["data_root"]).resolve() for _, d in dataset_configs(cfg)
+                 if d.get("data_root")}
+        for root in roots:
+            assert root.is_relative_to((REPO_ROOT / "data").resolve()) or root.is_relative_to(
+                REPO_ROOT.parent / "shared" / "data"), f"{name}: {root}"
+    assert not any(tmp_path.iterdir())

@@ -62,6 +62,29 @@ def errkit_register_components(registries):
     raise RuntimeError('cannot register the second half')
 """
 
+EXITS_AT_IMPORT = """
+import sys
+sys.exit(3)
+"""
+
+RAISING_CONFIG_PATHS = """
+@errkit.hookimpl
+def errkit_config_paths():
+    import os
+    return os.listdir('/no/such/folder/of/configs')
+"""
+
+OVERRIDES_BUILTIN = """
+@errkit.hookimpl
+def errkit_register_components(registries):
+    from errkit.models import ERRNet
+
+    class PatchedERRNet(ERRNet):
+        pass
+
+    registries.models.register_module(name='ERRNet', module=PatchedERRNet, force=True)
+"""
+
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
@@ -76,6 +99,9 @@ def installed(tmp_path_factory):
         "raising": ("errkit-raising", "errkit_raising", RAISING_HOOK, ">=1,<2", {}),
         "future": ("errkit-future", "errkit_future", HEAD_PLUGIN.replace("TinyHead", "FutureHead"),
                    ">=2,<3", {}),
+        "exits": ("errkit-exits", "errkit_exits", EXITS_AT_IMPORT, ">=1,<2", {}),
+        "bad_paths": ("errkit-bad-paths", "errkit_bad_paths", RAISING_CONFIG_PATHS, ">=1,<2", {}),
+        "override": ("errkit-override", "errkit_override", OVERRIDES_BUILTIN, ">=1,<2", {}),
     }
     targets = {}
     for key, (dist, module, body, api, files) in specs.items():
@@ -250,3 +276,55 @@ except ValueError as exc:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines() == [
         "False", "loaded {}", "True", "True", "ValueError True"]
+
+
+def test_sys_exit_at_import_is_named_not_obeyed(installed):
+    result = run_python(LIST, pythonpath=[installed["exits"]])
+    assert result.returncode not in (0, 3), result.stderr
+    assert ("errkit-exits (entry point 'errkit_exits = errkit_exits') called sys.exit(3) while "
+            "being imported") in result.stderr
+    assert "--disable-plugin errkit_exits" in result.stderr
+    # a command: one line, errkit's exit status (not the plugin's), no traceback
+    for argv in (["plugins"], ["train", "configs/errnet_synthetic.py"]):
+        result = run_python(f"from errkit.cli import main; main({argv!r})",
+                            pythonpath=[installed["exits"]])
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr
+        assert result.stderr.count("errkit: error: errkit plugin errkit-exits") == 1
+
+
+def test_raising_config_paths_hook_names_the_plugin(installed):
+    result = run_python("from errkit.cli import main; main(['train', 'tiny.py'])",
+                        pythonpath=[installed["bad_paths"]])
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    line = next(ln for ln in result.stderr.splitlines() if ln.startswith("errkit: error:"))
+    assert ("errkit plugin errkit-bad-paths (entry point 'errkit_bad_paths = errkit_bad_paths') "
+            "failed in errkit_config_paths: FileNotFoundError") in line
+    assert "/no/such/folder/of/configs" in line and "--disable-plugin errkit_bad_paths" in line
+
+
+def test_override_of_a_builtin_is_shown_and_undone_by_reset(installed):
+    result = run_python("from errkit.cli import main; main(['plugins'])",
+                        pythonpath=[installed["override"]])
+    assert result.returncode == 0, result.stderr
+    assert "  overrides in models: ERRNet (was errkit's)" in result.stdout
+    assert "ERRNet (replaced by errkit-override)" in result.stdout
+    result = run_python("from errkit.cli import main; main(['plugins', '--json'])",
+                        pythonpath=[installed["override"]])
+    plugins = {p["distribution"]: p for p in json.loads(result.stdout)}
+    assert plugins["errkit-override"]["overrides"] == {"models": {"ERRNet": "errkit"}}
+    assert plugins["errkit"]["overridden"] == {"models": {"ERRNet": "errkit-override"}}
+    result = run_python("""
+import os
+from errkit.plugin_manager import load_plugins, reset_plugins
+from errkit.registry import ALL_REGISTRIES, MODELS
+load_plugins(ALL_REGISTRIES)
+print(MODELS.get('ERRNet').__name__)
+reset_plugins()
+os.environ['ERRKIT_DISABLE_PLUGINS'] = 'errkit-override'
+load_plugins(ALL_REGISTRIES)
+print(MODELS.get('ERRNet').__module__)
+""", pythonpath=[installed["override"]])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["PatchedERRNet", "errkit.models.errnet"]

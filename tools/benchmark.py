@@ -1,7 +1,6 @@
 """Benchmark ERR-Net against a plain classifier on one device, side by side:
-``python tools/benchmark.py [--device cpu|cuda] [--modes train,flops,infer,data,memory]
-[--img-size 128] [--batch-size 256] [--encoder resnet18] [--iters N] [--warmup N] [--amp]
-[--channels-last] [--compile] [--json OUT]``."""
+``python tools/benchmark.py [--device cpu|cuda] [--modes train,flops,infer,data,memory]``
+(``--help`` lists every option with its default)."""
 
 from errkit.benchmark.runner import main
 

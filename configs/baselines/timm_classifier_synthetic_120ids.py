@@ -4,7 +4,8 @@
 _base_ = ['./timm_classifier_synthetic.py']
 
 num_identities = 120
-data_root = 'data/synthetic_ckplus_120'
+# In the checkout's data/, wherever errkit runs from ({{ fileDirname }}: this folder).
+data_root = '{{ fileDirname }}/../../data/synthetic_ckplus_120'
 _data = dict(data_root=data_root, num_identities=num_identities)
 train_dataloader = dict(dataset=_data)
 val_dataloader = dict(dataset=_data)

@@ -4,8 +4,9 @@ Modules:
 
 - :mod:`~errkit.apis.expression_remover`: :class:`ExpressionRemover`, with its
   results (:mod:`~errkit.apis.results`), its image coercion
-  (:mod:`~errkit.apis.image_input`) and the checked model loading
-  (:mod:`~errkit.apis.inference_model`);
+  (:mod:`~errkit.apis.image_input`), the checked model loading
+  (:mod:`~errkit.apis.inference_model`) and what the model's training data say
+  about its answers (:mod:`~errkit.apis.training_domain`);
 - :mod:`~errkit.apis.export`: TorchScript and ONNX export;
 - :mod:`~errkit.apis.experiment`: one config trained and tested on one fold, in
   this process or a fresh one, which :mod:`~errkit.apis.kfold` (with
@@ -27,8 +28,10 @@ from .inference_model import (CheckpointMismatchError, class_names_from_config,
 from .kfold import (KFoldError, derive_fold_config, run_fold, run_kfold, summarize_folds,
                     write_summary)
 from .results import FaceResult, ImageResult
+from .training_domain import OutOfDomainWarning
 
-__all__ = ["ExpressionRemover", "FaceResult", "ImageResult", "CheckpointMismatchError",
+__all__ = ["ExpressionRemover", "FaceResult", "ImageResult", "OutOfDomainWarning",
+           "CheckpointMismatchError",
            "load_inference_model", "class_names_from_config", "to_image_array",
            "ExportError", "ExportResult", "export_model",
            "ExperimentError", "RunSpec", "run_in_subprocess", "read_run_result",

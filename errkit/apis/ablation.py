@@ -33,6 +33,7 @@ import time
 from typing import Any, Dict, List, Optional, Sequence
 
 from errkit.utils.atomic_io import atomic_write_json, atomic_write_text
+from errkit.utils.output_paths import OutputPathError, check_output_dir
 
 from .ablation_configs import AblationError, StudyConfig, load_study_configs
 from .cross_fold_ablation import run_cross_fold_ablation
@@ -127,7 +128,8 @@ def _row(item: Dict[str, Any], result: Dict[str, Any], skipped: bool) -> Dict[st
 
 def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = None,
                  num_folds: Optional[int] = None, jobs: int = 1, resume: bool = True,
-                 cfg_options: Optional[dict] = None, folds: Optional[int] = None,
+                 cfg_options: Optional[dict] = None, data_root: Optional[str] = None,
+                 smoke: bool = False, folds: Optional[int] = None,
                  fold_ids: Optional[Sequence[int]] = None) -> Dict[str, Any]:
     """Train and test several configs on one fold, or on the same ``folds``, then
     write the comparison table.
@@ -162,6 +164,11 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
             selected run from the start. Defaults to True.
         cfg_options (dict, optional): Overrides merged into every config.
             Defaults to None.
+        data_root (str, optional): Read every dataset of every config from
+            this folder (see :func:`errkit.config.set_data_root`). Defaults to
+            None.
+        smoke (bool): Run every config as a smoke run (see
+            :func:`errkit.config.make_smoke_config`). Defaults to False.
         folds (int, optional): Cross-validate every config with this many
             folds. Defaults to None (one fold).
         fold_ids (Sequence[int], optional): With ``folds``, run only these
@@ -179,10 +186,10 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
         :func:`~errkit.apis.comparison_table.summarize_comparison`).
 
     Raises:
-        AblationError: Bad arguments, a config that cannot be loaded or derived
-            (duplicate names, no fold given), configs that would not use the
-            same folds, an unreadable result, or, after the table is written,
-            every run that failed.
+        AblationError: Bad arguments, a work dir that cannot be written, a
+            config that cannot be loaded or derived (duplicate names, no fold
+            given), configs that would not use the same folds, an unreadable
+            result, or, after the table is written, every run that failed.
     """
     configs = [str(c) for c in configs]
     if not configs:
@@ -195,11 +202,15 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
     if folds is not None and (fold is not None or num_folds is not None):
         raise AblationError("fold and num_folds choose the one fold of a one-fold study; "
                             "with folds, choose folds with fold_ids")
-    loaded = load_study_configs(configs, cfg_options)
-    if folds is not None:
-        return run_cross_fold_ablation(loaded, work_dir, folds, fold_ids=fold_ids, jobs=jobs,
-                                       resume=resume, runner=run_in_subprocess)
     root = osp.abspath(work_dir)
+    try:
+        check_output_dir(root, "work dir")
+    except OutputPathError as exc:
+        raise AblationError(str(exc)) from None
+    loaded = load_study_configs(configs, cfg_options, data_root=data_root, smoke=smoke)
+    if folds is not None:
+        return run_cross_fold_ablation(loaded, root, folds, fold_ids=fold_ids, jobs=jobs,
+                                       resume=resume, runner=run_in_subprocess)
     plan = _plan(loaded, root, fold, num_folds)
     if len({(item["fold"], item["num_folds"]) for item in plan}) > 1:
         folds_text = ", ".join(f"{i['name']}: {i['fold']}/{i['num_folds']}" for i in plan)

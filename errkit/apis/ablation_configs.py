@@ -14,9 +14,9 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence
 
 from mmengine.config import Config
 
-from errkit.config import ConfigNotFoundError, load_config
+from errkit.config import ConfigNotFoundError, load_config, make_smoke_config, set_data_root
 
-from .experiment import ExperimentError
+from .experiment import ExperimentError, log
 
 __all__ = ["StudyConfig", "config_names", "load_study_configs"]
 
@@ -74,8 +74,9 @@ def config_names(configs: Sequence[str]) -> List[str]:
     return list(names)
 
 
-def load_study_configs(configs: Sequence[str],
-                       cfg_options: Optional[dict] = None) -> List[StudyConfig]:
+def load_study_configs(configs: Sequence[str], cfg_options: Optional[dict] = None,
+                       data_root: Optional[str] = None,
+                       smoke: bool = False) -> List[StudyConfig]:
     """Load every config of a study; the first that cannot be loaded fails it.
 
     Args:
@@ -83,13 +84,18 @@ def load_study_configs(configs: Sequence[str],
             config folder).
         cfg_options (dict, optional): Overrides merged into every config.
             Defaults to None.
+        data_root (str, optional): Read every dataset of every config from
+            this folder (see :func:`errkit.config.set_data_root`). Defaults to
+            None.
+        smoke (bool): Make every config a smoke run (see
+            :func:`errkit.config.make_smoke_config`). Defaults to False.
 
     Returns:
         list[StudyConfig]: The configs, in order.
 
     Raises:
         AblationError: No configs, two with one name, or a config that cannot be
-            found or loaded (named, with the reason).
+            found, loaded or given the data root (named, with the reason).
     """
     configs = [str(c) for c in configs]
     if not configs:
@@ -103,5 +109,12 @@ def load_study_configs(configs: Sequence[str],
         except Exception as exc:  # syntax errors, bad _base_, bad cfg_options
             raise AblationError(f"config '{name}' ({path}) cannot be loaded: "
                                 f"{type(exc).__name__}: {exc}") from exc
+        try:
+            if data_root:
+                set_data_root(cfg, data_root)
+            if smoke:
+                log(f"ablation: config '{name}': {make_smoke_config(cfg)}")
+        except ValueError as exc:
+            raise AblationError(f"config '{name}' ({path}): {exc}") from exc
         loaded.append(StudyConfig(name, path, cfg))
     return loaded

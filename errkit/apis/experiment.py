@@ -43,6 +43,8 @@ import errkit
 from errkit.datasets.errors import DatasetNotFoundError
 from errkit.engine import build_runner, find_resumable_checkpoint
 from errkit.utils.atomic_io import atomic_write_json
+from errkit.utils.checkpoint import CheckpointError
+from errkit.utils.output_paths import OutputPathError
 
 __all__ = ["ExperimentError", "RunSpec", "CONFIG_FILE", "RESULT_FILE", "config_sha1",
            "finite_number", "is_main_process", "log", "run_fold", "run_in_subprocess",
@@ -195,7 +197,11 @@ def run_fold(config_file: str, fold: int, num_folds: int, resume: bool = True,
     work_dir = cfg.get("work_dir") or osp.dirname(osp.abspath(config_file))
     cfg.work_dir = work_dir
     cfg.launcher = launcher
-    latest = find_resumable_checkpoint(work_dir)[0] if resume and osp.isdir(work_dir) else None
+    latest, skipped = (find_resumable_checkpoint(work_dir) if resume and osp.isdir(work_dir)
+                       else (None, []))
+    for item in skipped:
+        kind = "a refused" if item.refused else "an unreadable"
+        log(f"fold {fold}: not resuming from {kind} checkpoint: {item.reason}", logging.WARNING)
     if latest:
         cfg.resume, cfg.load_from = True, latest
     else:
@@ -250,9 +256,12 @@ def worker_main(argv: Optional[List[str]] = None) -> None:
     try:
         run_fold(args.config_file, args.fold, args.num_folds, resume=not args.no_resume,
                  launcher=args.launcher, experiment_name=args.experiment_name)
-    except DatasetNotFoundError as exc:
+    except (DatasetNotFoundError, CheckpointError, OutputPathError) as exc:
         print(f"errkit: error: {exc}", file=sys.stderr)
         raise SystemExit(2)
+    except FloatingPointError as exc:  # a non-finite loss, or weights that are no longer finite
+        print(f"errkit: error: {exc}", file=sys.stderr)
+        raise SystemExit(1)
 
 
 def _failure_line(path: str) -> str:

@@ -5,8 +5,10 @@ The exported graph takes aligned faces ``(B, C, S, S)`` float32 in ``[-1, 1]``
 pipeline) and returns, for an ERR-Net, ``probs`` ``(B, K)``, ``activations``
 ``(B, K)`` (segment activations), ``neutral`` ``(B, C, S, S)`` in ``[-1, 1]``
 and ``residual`` ``(B, C, S, S)``; for a plain classifier only ``probs``. The
-class names, face size and colour type travel with the file: TorchScript's
-extra file ``errkit_meta.json``, ONNX ``metadata_props`` key ``errkit_meta``.
+class names, face size and colour type, and the checkpoint's training data
+and notes (see :mod:`errkit.apis.training_domain`), travel with the file:
+TorchScript's extra file ``errkit_meta.json``, ONNX ``metadata_props`` key
+``errkit_meta``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import torch.nn as nn
 
 from errkit.apis.expression_remover import ExpressionRemover
 from errkit.models.residuals import ResidualContext
+from errkit.utils.output_paths import OutputPathError, check_output_file
 
 __all__ = ["ExportError", "ExportResult", "ERRNetExportWrapper", "ClassifierExportWrapper",
            "export_wrapper", "export_model", "EXPORT_FORMATS", "META_KEY"]
@@ -220,7 +223,10 @@ def export_model(config, checkpoint: Optional[str], out_file: str, format: str =
 
     Args:
         config (str | Config): The config the checkpoint was trained with.
-        checkpoint (str, optional): The checkpoint (None: random weights).
+        checkpoint (str, optional): The checkpoint: a file, a
+            ``last_checkpoint`` file or a work dir (see
+            :func:`~errkit.utils.checkpoint_path.resolve_checkpoint`). None:
+            random weights.
         out_file (str): The ``.pt`` / ``.onnx`` file to write.
         format (str): ``'torchscript'`` or ``'onnx'``. Defaults to
             ``'torchscript'``.
@@ -243,11 +249,16 @@ def export_model(config, checkpoint: Optional[str], out_file: str, format: str =
         ExportResult: The file, exporter and check.
 
     Raises:
-        ExportError: Unknown format, failed export, or outputs that differ by
-            more than ``atol`` (the file is kept for inspection).
+        ExportError: Unknown format, an ``out_file`` that cannot be written
+            (checked before the model is built), failed export, or outputs
+            that differ by more than ``atol`` (the file is kept for inspection).
     """
     if format not in EXPORT_FORMATS:
         raise ExportError(f"format must be one of {EXPORT_FORMATS}, got {format!r}")
+    try:
+        check_output_file(out_file, "export target")
+    except OutputPathError as exc:
+        raise ExportError(str(exc)) from None
     remover = ExpressionRemover(config, checkpoint, device=device, detector=None,
                                 cfg_options=cfg_options)
     model = remover.model
@@ -261,8 +272,8 @@ def export_model(config, checkpoint: Optional[str], out_file: str, format: str =
     gen = torch.Generator().manual_seed(0)
     example = (torch.rand(example_batch, channels, size, size, generator=gen) * 2 - 1).to(device)
     meta = dict(model=type(model).__name__, config=str(remover.config_path),
-                checkpoint=None if checkpoint is None else str(checkpoint),
-                classes=list(remover.classes), img_size=size, color_type=remover.color_type,
+                checkpoint=remover.checkpoint_path, training_data=remover.training_data,
+                notes=remover.notes, classes=list(remover.classes), img_size=size, color_type=remover.color_type,
                 input=dict(name=INPUT_NAME, shape=["batch" if dynamic_batch else example_batch,
                                                    channels, size, size],
                            dtype="float32", range=[-1.0, 1.0], from_uint8="x / 127.5 - 1"),

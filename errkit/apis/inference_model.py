@@ -15,17 +15,16 @@ from errkit.config import load_config
 from errkit.datasets.ckplus_dataset import CKPLUS_CLASSES_6, CKPLUS_CLASSES_7, CKPlusDataset
 from errkit.datasets.transforms.align_face import AlignFace
 from errkit.registry import DATASETS, MODELS
-from errkit.utils.checkpoint import CheckpointError, safe_load, state_dict_from_checkpoint
+from errkit.utils.checkpoint import (INFERENCE_OPTIONAL_PREFIXES, CheckpointMismatchError,
+                                     check_state_dict_matches, safe_load,
+                                     state_dict_from_checkpoint)
+from errkit.utils.checkpoint_path import resolve_checkpoint
 
 __all__ = ["CheckpointMismatchError", "INFERENCE_OPTIONAL_PREFIXES", "load_inference_model",
            "class_names_from_config", "face_input_settings"]
 
-#: Checkpoint keys that inference can do without (the discriminator and the losses).
-INFERENCE_OPTIONAL_PREFIXES = ("discriminator.", "loss_modules.")
-
-
-class CheckpointMismatchError(CheckpointError):
-    """A checkpoint's state dict does not fit the model its config builds."""
+# INFERENCE_OPTIONAL_PREFIXES and CheckpointMismatchError are importable from here too;
+# they are documented in errkit.utils.checkpoint.
 
 
 def _dataset_cfg(cfg: Config) -> dict:
@@ -80,7 +79,10 @@ def load_inference_model(config: Union[str, Config], checkpoint: Optional[str] =
             a loaded config.
         checkpoint (str, optional): An mmengine checkpoint (``state_dict`` +
             ``meta`` + ...) or a bare state dict, loaded with
-            :func:`~errkit.utils.checkpoint.safe_load`. None: random weights.
+            :func:`~errkit.utils.checkpoint.safe_load`; a ``last_checkpoint``
+            file or a work dir stands for the checkpoint it names (see
+            :func:`~errkit.utils.checkpoint_path.resolve_checkpoint`). None:
+            random weights.
         device (str | torch.device): Defaults to ``'cpu'``.
         cfg_options (dict, optional): Config overrides.
 
@@ -89,7 +91,9 @@ def load_inference_model(config: Union[str, Config], checkpoint: Optional[str] =
 
     Raises:
         ConfigNotFoundError: The config file is missing.
-        CheckpointError: The checkpoint is missing, unreadable or untrusted.
+        CheckpointError: The checkpoint is missing, unreadable or untrusted
+            (:class:`~errkit.utils.checkpoint_path.CheckpointNotFoundError`
+            when nothing at ``checkpoint`` names one).
         CheckpointMismatchError: Its keys or shapes do not fit the model.
     """
     if isinstance(config, Config):
@@ -104,25 +108,12 @@ def load_inference_model(config: Union[str, Config], checkpoint: Optional[str] =
     model = MODELS.build(cfg.model)
     meta: dict = {}
     if checkpoint is not None:
-        ckpt = safe_load(str(checkpoint))
+        checkpoint = resolve_checkpoint(str(checkpoint))
+        ckpt = safe_load(checkpoint)
         state = state_dict_from_checkpoint(ckpt, str(checkpoint))
         meta = ckpt.get("meta") if isinstance(ckpt.get("meta"), dict) else {}
-        own = model.state_dict()
-        missing = [k for k in own if k not in state and not k.endswith("_extra_state")
-                   and not k.startswith(INFERENCE_OPTIONAL_PREFIXES)]
-        unexpected = [k for k in state if k not in own]
-        shapes = [f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
-                  for k, v in state.items() if k in own and torch.is_tensor(v)
-                  and torch.is_tensor(own[k]) and v.shape != own[k].shape]
-        if missing or unexpected or shapes:
-            parts = [f"{len(v)} {what} (e.g. {', '.join(v[:3])})" for what, v in (
-                ("keys missing from the checkpoint", missing),
-                ("unexpected keys in the checkpoint", unexpected),
-                ("tensors of another shape", shapes)) if v]
-            raise CheckpointMismatchError(
-                f"checkpoint {checkpoint} does not match the model of config {name}: "
-                + "; ".join(parts) + ". Was it trained with another config (or other "
-                "--cfg-options)?")
+        check_state_dict_matches(model.state_dict(), state, str(checkpoint),
+                                 f"the model of config {name}", INFERENCE_OPTIONAL_PREFIXES)
         model.load_state_dict(state, strict=False)
     return model.to(device).eval(), cfg, meta
 

@@ -32,8 +32,9 @@ import os
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence
 
-from errkit.config import load_config, work_dir_for
+from errkit.config import load_config, make_smoke_config, set_data_root, work_dir_for
 from errkit.utils.atomic_io import atomic_write_text
+from errkit.utils.output_paths import OutputPathError, check_output_dir
 
 from .experiment import (CONFIG_FILE, RESULT_FILE, ExperimentError, RunSpec, config_sha1,
                          is_main_process, load_completed_run, log, read_run_result, run_fold,
@@ -205,7 +206,8 @@ def load_fold_results(work_dir: str, num_folds: int) -> List[Dict[str, Any]]:
 def run_kfold(config_path: str, folds: int = 10, work_dir: Optional[str] = None,
               cfg_options: Optional[dict] = None, fold_ids: Optional[Sequence[int]] = None,
               isolate: str = "process", resume: bool = True,
-              launcher: str = "none", jobs: int = 1) -> Dict[str, Any]:
+              launcher: str = "none", data_root: Optional[str] = None,
+              smoke: bool = False, jobs: int = 1) -> Dict[str, Any]:
     """Cross-validate a config: train and test each fold, then write the summary.
 
     With ``isolate='process'`` a fold that fails does not stop the others: the
@@ -230,6 +232,11 @@ def run_kfold(config_path: str, folds: int = 10, work_dir: Optional[str] = None,
             selected fold from the start. Defaults to True.
         launcher (str): ``'none'`` or ``'pytorch'`` (every rank runs this
             function; rank 0 writes the results). Defaults to ``'none'``.
+        data_root (str, optional): Read every dataset from this folder (see
+            :func:`errkit.config.set_data_root`). Defaults to None.
+        smoke (bool): Run every fold as a smoke run (see
+            :func:`errkit.config.make_smoke_config`); the default work dir
+            gets the suffix ``_smoke``. Defaults to False.
         jobs (int): Folds run at once (``isolate='process'`` and
             ``launcher='none'`` only). With more than one, each worker gets
             ``max(1, os.cpu_count() // jobs)`` CPU threads and writes its output
@@ -239,9 +246,10 @@ def run_kfold(config_path: str, folds: int = 10, work_dir: Optional[str] = None,
         dict: The summary (see :func:`summarize_folds`).
 
     Raises:
-        KFoldError: Bad arguments, a config the folds cannot be derived from,
-            unreadable fold results or, after the summary is written, the
-            failed folds (its ``summary`` attribute holds that summary).
+        KFoldError: Bad arguments, a work dir that cannot be written, a config
+            the folds cannot be derived from, unreadable fold results or, after
+            the summary is written, the failed folds (its ``summary`` attribute
+            holds that summary).
     """
     if isolate not in ("process", "inline"):
         raise KFoldError(f"isolate must be 'process' or 'inline', got {isolate!r}")
@@ -254,7 +262,19 @@ def run_kfold(config_path: str, folds: int = 10, work_dir: Optional[str] = None,
     folds = int(folds)
     ids = select_folds(folds, fold_ids)
     cfg = load_config(config_path, cfg_options)
-    root = osp.abspath(work_dir_for(cfg, work_dir, config_path))
+    try:
+        if data_root:
+            set_data_root(cfg, data_root)
+        if smoke:
+            log(make_smoke_config(cfg))
+    except ValueError as exc:
+        raise KFoldError(str(exc)) from exc
+    root = osp.abspath(work_dir_for(cfg, work_dir, config_path)
+                       + ("_smoke" if smoke and not work_dir else ""))
+    try:
+        check_output_dir(root, "work dir")
+    except OutputPathError as exc:
+        raise KFoldError(str(exc)) from None
     stem = osp.splitext(osp.basename(config_path))[0]
 
     pending = []

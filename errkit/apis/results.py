@@ -30,6 +30,9 @@ class FaceResult:
         segment_activations (np.ndarray | None): ``(K,)`` float32 activation of
             each class's latent segment.
         aligned_landmarks (np.ndarray | None): ``(68, 2)`` landmarks in the crop.
+        neutral_mode (str): The neutral recognition used: ``'generated'`` (from
+            the face alone) or ``'given'`` (the residual to a given neutral photo
+            of the same person). Defaults to ``'generated'``.
     """
 
     box: np.ndarray
@@ -41,6 +44,7 @@ class FaceResult:
     residual: Optional[np.ndarray] = None
     segment_activations: Optional[np.ndarray] = None
     aligned_landmarks: Optional[np.ndarray] = None
+    neutral_mode: str = "generated"
 
     @property
     def score(self) -> float:
@@ -55,7 +59,8 @@ class FaceResult:
         return dict(label=self.label, score=round(self.score, 6),
                     probabilities={k: round(v, 6) for k, v in self.probabilities.items()},
                     box=as_list(self.box), landmarks=as_list(self.landmarks),
-                    segment_activations=as_list(self.segment_activations))
+                    segment_activations=as_list(self.segment_activations),
+                    neutral_mode=self.neutral_mode)
 
 
 @dataclass
@@ -70,6 +75,9 @@ class ImageResult:
             could not be read).
         warning (str | None): E.g. no face found.
         error (str | None): Why the image could not be processed.
+        notes (list[str]): What the answers cannot show: the model was trained
+            on synthetic faces only and this is a real photo; its classes have
+            no ``neutral`` (see :mod:`errkit.apis.training_domain`).
     """
 
     source: str
@@ -77,6 +85,7 @@ class ImageResult:
     image: Optional[np.ndarray] = None
     warning: Optional[str] = None
     error: Optional[str] = None
+    notes: List[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -96,4 +105,5 @@ class ImageResult:
         """JSON-ready summary (no image arrays)."""
         shape = None if self.image is None else list(self.image.shape[:2])
         return dict(source=self.source, image_shape=shape, error=self.error,
-                    warning=self.warning, faces=[f.to_dict() for f in self.faces])
+                    warning=self.warning, notes=list(self.notes),
+                    faces=[f.to_dict() for f in self.faces])

@@ -1,5 +1,9 @@
-"""``tools/benchmark.py``: every benchmark of one run, on one device, side by side.
+"""``tools/benchmark.py``: ERR-Net against a plain timm classifier, on one device.
 
+Measures, for both models with the same encoder: training steps per second
+(``train``) and their FLOPs (``flops``), inference throughput eager and
+compiled (``infer``), the data pipeline per sample and on the device
+(``data``) and the peak memory of each (``memory``); then prints one table.
 Ratios are computed from figures measured in the same run and process.
 """
 
@@ -12,6 +16,8 @@ import time
 from typing import List, Optional, Sequence
 
 import torch
+
+from errkit.utils.help_text import HelpFormatter, plain_text
 
 from .data import run_data_benchmark
 from .inference import run_inference_benchmark
@@ -31,9 +37,10 @@ GPU_DEFAULTS = dict(img_size=128, batch_size=256, iters=20, warmup=5)
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """The benchmark's flags."""
-    parser = argparse.ArgumentParser(prog="tools/benchmark.py", description=__doc__)
+    parser = argparse.ArgumentParser(prog="tools/benchmark.py", description=plain_text(__doc__),
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--device", choices=["cpu", "cuda"], default=None,
-                        help="default: cuda when available, else cpu")
+                        help="device to measure (default: cuda when available, else cpu)")
     parser.add_argument("--modes", default=",".join(MODES),
                         help=f"comma-separated subset of {','.join(MODES)} (default: all)")
     parser.add_argument("--img-size", type=int, default=None,
@@ -45,8 +52,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--infer-batch-size", type=int, default=64,
                         help="batch of the inference throughput figure (default: 64)")
     parser.add_argument("--encoder", default="resnet18", help="timm encoder of both models")
-    parser.add_argument("--iters", type=int, default=None, help="timed iterations")
-    parser.add_argument("--warmup", type=int, default=None, help="untimed iterations first")
+    parser.add_argument("--iters", type=int, default=None,
+                        help=f"timed iterations (default: {GPU_DEFAULTS['iters']} on cuda, "
+                        f"{CPU_DEFAULTS['iters']} on cpu)")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help=f"untimed iterations first (default: {GPU_DEFAULTS['warmup']} on "
+                        f"cuda, {CPU_DEFAULTS['warmup']} on cpu)")
     parser.add_argument("--amp", action="store_true", help="bfloat16 autocast")
     parser.add_argument("--channels-last", action="store_true",
                         help="channels-last weights and inputs")
@@ -60,7 +71,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="torch intra-op threads on the cpu (default: 1; ERR-Net's many "
                         "small kernels slow down several-fold with 2 threads on a shared "
                         "2-core machine)")
-    parser.add_argument("--json", default=None, help="also write the results here (atomic)")
+    parser.add_argument("--json", default=None, metavar="FILE",
+                        help="also write the results as JSON to this file (default: not "
+                        "written)")
     return parser.parse_args(argv)
 
 

@@ -16,21 +16,27 @@ from typing import List, Optional
 
 from mmengine.config import DictAction
 
-from errkit.cli.common import apply_plugin_args, fail
+from errkit.cli.common import (DATA_ROOT_HELP, SMOKE_HELP, ConfigNotFoundError,
+                               apply_plugin_args, fail, fail_on_config_problems, load_config)
+from errkit.plugin_manager import PluginError
+from errkit.utils.help_text import HelpFormatter, plain_text
 
 __all__ = ["parse_args", "main"]
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the ablation flags."""
-    parser = argparse.ArgumentParser(prog="errkit ablation", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="errkit ablation", description=plain_text(__doc__),
+                                     formatter_class=HelpFormatter)
     parser.add_argument("configs", nargs="+", metavar="config",
                         help="config files (paths, or names in a plugin's config folder); "
                         "the first is the reference row")
-    parser.add_argument("--work-dir", default="work_dirs/ablation",
+    parser.add_argument("--work-dir",
                         help="root of the configs' work dirs and of the table "
-                        "(default: work_dirs/ablation)")
+                        "(default: work_dirs/ablation, with --smoke work_dirs/ablation_smoke)")
+    parser.add_argument("--data-root", metavar="DIR", help=DATA_ROOT_HELP)
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP.replace(
+        "default work dir: work_dirs/<config name>_smoke", "every config"))
     parser.add_argument("--fold", type=int,
                         help="without --folds: test fold of every config (default: each config's "
                         "'fold')")
@@ -52,7 +58,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="do not load this plugin (entry-point or distribution name); "
                         "repeatable")
     parser.set_defaults(local_rank=0)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.work_dir is None:  # a smoke run never writes among a real run's results
+        args.work_dir = "work_dirs/ablation_smoke" if args.smoke else "work_dirs/ablation"
+    return args
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
@@ -67,10 +76,19 @@ def main(argv: Optional[List[str]] = None) -> dict:
     from errkit.apis.comparison_table import format_comparison_markdown
 
     render = format_ablation_markdown if args.folds is None else format_comparison_markdown
+    for config in args.configs:
+        try:
+            cfg = load_config(config, args.cfg_options)
+        except ConfigNotFoundError:
+            continue  # run_ablation names every config it cannot find
+        except PluginError as exc:
+            fail(str(exc))
+        fail_on_config_problems(cfg, config)
     try:
         table = run_ablation(args.configs, args.work_dir, fold=args.fold,
                              num_folds=args.num_folds, jobs=args.jobs,
                              resume=not args.no_resume, cfg_options=args.cfg_options,
+                             data_root=args.data_root, smoke=args.smoke,
                              folds=args.folds, fold_ids=args.fold_ids)
     except AblationError as exc:
         if exc.table is not None:

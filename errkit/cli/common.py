@@ -8,11 +8,15 @@ here for the tools).
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import inspect
+import math
+import numbers
 import os
+import os.path as osp
 import sys
 import typing
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 try:
     from types import UnionType  # ``int | None`` annotations
@@ -22,13 +26,21 @@ except ImportError:  # Python < 3.10
 from mmengine.config import Config, DictAction
 
 from errkit import registry
-from errkit.config import ConfigNotFoundError, load_config, resolve_config, work_dir_for
-from errkit.plugin_manager import disable_plugins
+from errkit.config import (SMOKE_BATCH_SIZE, SMOKE_EVAL_SAMPLES, SMOKE_TRAIN_SAMPLES,
+                           ConfigNotFoundError, load_config, make_smoke_config, resolve_config,
+                           set_data_root, unread_data_root, work_dir_for)
+from errkit.plugin_manager import PluginError, disable_plugins, load_plugins
 
 # ConfigNotFoundError, resolve_config, load_config and work_dir_for are importable
 # from here too; they are documented in errkit.config.
-__all__ = ["ConfigValueError", "check_config_types", "add_common_args", "apply_plugin_args",
+__all__ = ["CHECKPOINT_HELP", "DATA_ROOT_HELP", "SMOKE_HELP", "ConfigValueError",
+           "CONFIG_RANGES", "check_config_types", "check_config_ranges",
+           "fail_on_config_problems", "add_common_args", "apply_data_args", "apply_plugin_args",
            "fail"]
+
+#: Help of the checkpoint argument of ``test``, ``infer`` and ``export``.
+CHECKPOINT_HELP = ("checkpoint: a .pth file, a run's last_checkpoint file, or a work dir "
+                   "holding one")
 
 
 class ConfigValueError(ValueError):
@@ -98,21 +110,24 @@ def _find_class(name: str):
 
 
 def check_config_types(cfg: Config) -> List[str]:
-    """Find config values whose type contradicts the argument they are given to.
+    """Find config values of the wrong type, or out of their range.
 
     Every dict with a ``type`` that errkit's registries (and their mmengine
     parents) know is checked against the ``__init__`` annotations of that
     class; ``*_dataloader`` keys against :class:`torch.utils.data.DataLoader`'s;
     ``train_cfg`` against mmengine's training loops. Only plain annotations
     (``int``, ``float``, ``bool``, ``str``, ``None`` and unions of them) are
-    checked, and ``None`` values are left to the components.
+    checked, and ``None`` values are left to the components. Numbers are then
+    checked against :data:`CONFIG_RANGES` (epochs, intervals, batch sizes,
+    learning rates, loss weights ...).
 
     Args:
         cfg (Config): The merged config.
 
     Returns:
         list[str]: One line per problem, naming the field (e.g.
-        ``model.num_classes: expected int, got str 'seven' (TimmClassifier)``).
+        ``model.num_classes: expected int, got str 'seven' (TimmClassifier)``,
+        ``train_cfg.max_epochs: must be >= 1, got -1``).
     """
     problems: List[str] = []
 
@@ -152,13 +167,93 @@ def check_config_types(cfg: Config) -> List[str]:
         check(train_cfg, "train_cfg", _annotations(loop.__init__), loop.__name__)
     for key in cfg.keys():
         walk(cfg[key], key)
+    return problems + check_config_ranges(cfg)
+
+
+#: ``(pattern, lowest, lowest allowed?, highest (excluded))`` of numeric config
+#: values; patterns are :mod:`fnmatch` patterns of the dotted key path (``*``
+#: spans dots, so ``model*.loss_weight`` matches the key at any depth).
+CONFIG_RANGES: Tuple[Tuple[str, float, bool, Optional[float]], ...] = (
+    ("train_cfg.max_epochs", 1, True, None),
+    ("train_cfg.max_iters", 1, True, None),
+    ("train_cfg.val_interval", 1, True, None),
+    ("train_cfg.val_begin", 0, True, None),
+    ("*_dataloader.batch_size", 1, True, None),
+    ("*_dataloader.num_workers", 0, True, None),
+    ("optim_wrapper*optimizer.lr", 0, False, None),
+    ("optim_wrapper*optimizer.weight_decay", 0, True, None),
+    ("optim_wrapper*optimizer.momentum", 0, True, None),
+    ("optim_wrapper*clip_grad.max_norm", 0, False, None),
+    ("model*.loss_weight", 0, True, None),
+    ("model*.loss_weights.*", 0, True, None),
+    ("model*.num_classes", 1, True, None),
+    ("default_hooks.logger.interval", 1, True, None),
+    ("randomness.seed", 0, True, 2 ** 32),
+)
+
+
+def _numbers(node: Any, path: str) -> Iterator[Tuple[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _numbers(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _numbers(value, f"{path}[{i}]")
+    elif isinstance(node, numbers.Real) and not isinstance(node, bool):
+        yield path, node
+
+
+def check_config_ranges(cfg: Config) -> List[str]:
+    """Find numbers that make no sense where they are: :data:`CONFIG_RANGES`.
+
+    ``max_epochs=-1`` trains nothing, ``val_interval=0`` divides by zero, a
+    negative loss weight trains towards the opposite of its term; each such
+    value, and any NaN or infinite one among them, is one line naming its key
+    path.
+
+    Args:
+        cfg (Config): The merged config.
+
+    Returns:
+        list[str]: One line per value out of range, e.g.
+        ``train_cfg.val_interval: must be >= 1, got 0``.
+
+    Examples:
+        >>> check_config_ranges(Config(dict(train_cfg=dict(max_epochs=0, val_interval=1))))
+        ['train_cfg.max_epochs: must be >= 1, got 0']
+    """
+    problems = []
+    for path, value in _numbers(cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg), ""):
+        for pattern, low, inclusive, high in CONFIG_RANGES:
+            if not fnmatch.fnmatchcase(path, pattern):
+                continue
+            ok = (value >= low if inclusive else value > low) and math.isfinite(value)
+            if high is not None:
+                ok = ok and value < high
+            if not ok:
+                rule = f"{'>=' if inclusive else '>'} {low}"
+                if high is not None:
+                    rule += f" and < {high}"
+                problems.append(f"{path}: must be {rule}, got {value!r}")
+            break
     return problems
+
+
+#: Help of ``--data-root`` (train, test, kfold, ablation).
+DATA_ROOT_HELP = ("read every dataset (train, val, test) from this folder instead of the "
+                  "config's data_root")
+#: Help of ``--smoke`` (train, kfold, ablation).
+SMOKE_HELP = (f"smoke run: one epoch on the first {SMOKE_TRAIN_SAMPLES} training and "
+              f"{SMOKE_EVAL_SAMPLES} validation/test samples of each dataset, batches of at "
+              f"most {SMOKE_BATCH_SIZE}, every iteration logged (default work dir: "
+              "work_dirs/<config name>_smoke)")
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """Flags every errkit tool takes."""
     parser.add_argument("--work-dir", help="folder for logs and checkpoints "
                         "(default: work_dirs/<config name>)")
+    parser.add_argument("--data-root", metavar="DIR", help=DATA_ROOT_HELP)
     parser.add_argument("--cfg-options", nargs="+", action=DictAction,
                         help="override config settings, e.g. train_cfg.max_epochs=2")
     parser.add_argument("--launcher", choices=["none", "pytorch"], default="none",
@@ -170,11 +265,50 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--local-rank", "--local_rank", type=int, default=0, help=argparse.SUPPRESS)
 
 
+def apply_data_args(cfg: Config, args: argparse.Namespace) -> None:
+    """Apply ``--data-root`` and ``--smoke`` to a loaded config, saying what they do.
+
+    Raises:
+        ValueError: The config has no dataset to set, or one that cannot take
+            a subset (see :func:`errkit.config.make_smoke_config`).
+    """
+    if getattr(args, "data_root", None):
+        set_data_root(cfg, args.data_root)
+        print(f"errkit: every dataset reads {osp.abspath(osp.expanduser(args.data_root))}",
+              file=sys.stderr)
+    else:
+        unread = unread_data_root(cfg)
+        if unread:
+            print(f"errkit: warning: {unread}", file=sys.stderr)
+    if getattr(args, "smoke", False):
+        print(f"errkit: {make_smoke_config(cfg)}", file=sys.stderr)
+
+
 def apply_plugin_args(args: argparse.Namespace) -> None:
-    """Apply ``--disable-plugin`` and the local rank before anything is built."""
+    """Apply ``--disable-plugin`` and the local rank, then discover the plugins.
+
+    A plugin that fails to import (or calls ``sys.exit`` while importing) ends
+    the command here with one line naming it and how to disable it.
+    """
     disable_plugins(args.disable_plugin)
     if "LOCAL_RANK" not in os.environ:
         os.environ["LOCAL_RANK"] = str(args.local_rank)
+    try:
+        load_plugins()
+    except PluginError as exc:
+        fail(str(exc))
+
+
+def fail_on_config_problems(cfg: Config, name: str) -> None:
+    """Exit with one line per value of ``cfg`` of the wrong type or out of range.
+
+    Args:
+        cfg (Config): The merged config.
+        name (str): The config's path or name, for the message.
+    """
+    problems = check_config_types(cfg)
+    if problems:
+        fail(f"config {name} has invalid values:\n  " + "\n  ".join(problems))
 
 
 def fail(message: str, code: int = 2) -> "None":

@@ -14,18 +14,19 @@ from typing import List, Optional
 
 from mmengine.config import DictAction
 
-from errkit.cli.common import ConfigNotFoundError, fail
-from errkit.plugin_manager import disable_plugins
+from errkit.cli.common import CHECKPOINT_HELP, ConfigNotFoundError, fail
+from errkit.plugin_manager import PluginError, disable_plugins
+from errkit.utils.help_text import HelpFormatter, plain_text
 
 __all__ = ["parse_args", "main"]
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the ``errkit export`` flags."""
-    parser = argparse.ArgumentParser(prog="errkit export", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="errkit export", description=plain_text(__doc__),
+                                     formatter_class=HelpFormatter)
     parser.add_argument("config", help="config file the checkpoint was trained with")
-    parser.add_argument("checkpoint", help="checkpoint file")
+    parser.add_argument("checkpoint", help=CHECKPOINT_HELP)
     parser.add_argument("out_file", help="file to write (.pt for TorchScript, .onnx)")
     parser.add_argument("--format", choices=["torchscript", "onnx"], default=None,
                         help="default: onnx for a .onnx out_file, else torchscript")
@@ -64,7 +65,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                               device=args.device, cfg_options=args.cfg_options,
                               verify=not args.no_verify, opset_version=args.opset,
                               dynamo=False if args.legacy_onnx else None)
-    except (ConfigNotFoundError, CheckpointError, ExportError) as exc:
+    except (ConfigNotFoundError, CheckpointError, ExportError, PluginError) as exc:
         fail(str(exc))
     except (KeyError, TypeError, ValueError) as exc:
         fail(f"cannot export from {args.config}: {type(exc).__name__}: {exc}")

@@ -20,6 +20,7 @@ from importlib import metadata
 from typing import Dict, List, Optional
 
 from errkit.cli.plugin_template import TEMPLATES
+from errkit.utils.help_text import HelpFormatter, plain_text
 
 __all__ = ["SkeletonNames", "skeleton_names", "check_names_are_free", "render_skeleton",
            "write_skeleton", "parse_args", "main"]
@@ -164,7 +165,7 @@ def check_names_are_free(names: SkeletonNames) -> None:
     from errkit.registry import ALL_REGISTRIES
 
     try:
-        load_plugins()
+        load_plugins(ALL_REGISTRIES)
     except Exception:  # a broken plugin is every command's error; built-ins still count
         pass
     for key, registry in ALL_REGISTRIES.items():
@@ -233,8 +234,8 @@ def write_skeleton(names: SkeletonNames, folder: str) -> List[str]:
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the flags of ``errkit new-plugin``."""
-    parser = argparse.ArgumentParser(prog="errkit new-plugin", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="errkit new-plugin", description=plain_text(__doc__),
+                                     formatter_class=HelpFormatter)
     parser.add_argument("name", help="distribution name, e.g. errkit-flow-residual")
     parser.add_argument("--dir", default=".", help="folder in which the distribution's folder "
                         "(named NAME) is created (default: the current folder)")
@@ -262,7 +263,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     for path in written:
         print(f"  {path}")
     print(f"\nNext:\n  pip install -e {folder}\n  errkit plugins\n  pytest {folder}/tests\n"
-          f"  errkit train {names.config_name}")
+          f"  errkit train {names.config_name} --smoke   # a few iterations on a small "
+          "subset: the whole path runs\n"
+          f"  errkit train {names.config_name}           # the real training")
     return 0
 
 

@@ -249,7 +249,7 @@ def test_forward_shape_in_eval_with_inference_fields_only():
     ctx = ResidualContext(x=x, neutral_hat=x - residual, residual_hat=residual)
     assert not ctx.has_training_fields
     assert branch(ctx).shape == (2, branch.out_channels) == (2, 8)
-    $class_name.check_inference_fields()
+    branch.check_inference_fields()
 
 
 def test_config_is_shipped():
@@ -270,7 +270,7 @@ def test_errkit_discovers_the_plugin():
 def test_config_builds_the_model():
     result = run_fresh("""
         import torch
-        from errkit.cli.common import load_config
+        from errkit.config import load_config
         from errkit.registry import MODELS
         model = MODELS.build(load_config("$config_name").model).eval()
         with torch.no_grad():
@@ -304,11 +304,16 @@ Name it among the residuals of an ERR-Net config:
 model = dict(residuals=[dict(type='PixelResidual'), dict(type='$class_name', out_channels=32)])
 ```
 
-or train the shipped config, found by name through the plugin's config folder:
+or train the shipped config, found by name through the plugin's config folder. A
+smoke run first (one epoch of a few iterations on a small subset of each split, in
+`work_dirs/<config>_smoke`) checks that the whole path works in a minute:
 
 ```bash
+errkit train $config_name --smoke
 errkit train $config_name
 ```
+
+`--data-root DIR` reads the data from `DIR` instead of the config's folder.
 
 ## Compatibility
 

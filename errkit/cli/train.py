@@ -10,20 +10,26 @@ from typing import List, Optional
 import torch
 import torch.distributed as dist
 
-from errkit.cli.common import (ConfigNotFoundError, add_common_args, apply_plugin_args,
-                               check_config_types, fail, load_config, work_dir_for)
+from errkit.cli.common import (SMOKE_HELP, ConfigNotFoundError, add_common_args,
+                               apply_data_args, apply_plugin_args, fail,
+                               fail_on_config_problems, load_config, work_dir_for)
 from errkit.datasets.errors import DatasetNotFoundError
-from errkit.engine import build_runner, find_resumable_checkpoint
-from errkit.engine.nan_guard import NonFiniteLossError
+from errkit.engine import CheckpointError, build_runner, find_resumable_checkpoint
+from errkit.engine.finite_state import NonFiniteStateError
+from errkit.engine.nan_guard import NonFiniteLossError, TooManySkippedUpdatesError
 from errkit.engine.optimizers import amp_variant
+from errkit.plugin_manager import PluginError
 from errkit.registry import MODELS, UnknownComponentError
+from errkit.utils.help_text import HelpFormatter, plain_text
+from errkit.utils.output_paths import OutputPathError
 
 __all__ = ["parse_args", "merge_args", "main"]
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the training flags (the same as mmpretrain's ``tools/train.py``)."""
-    parser = argparse.ArgumentParser(prog="errkit train", description=__doc__)
+    parser = argparse.ArgumentParser(prog="errkit train", description=plain_text(__doc__),
+                                     formatter_class=HelpFormatter)
     parser.add_argument("config", help="config file (path, or name in a plugin's config folder)")
     add_common_args(parser)
     parser.add_argument("--resume", nargs="?", type=str, const="auto",
@@ -32,23 +38,33 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--amp", action="store_true", help="mixed precision "
                         "(bfloat16 where supported, else float16)")
     parser.add_argument("--no-validate", action="store_true", help="skip validation")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     return parser.parse_args(argv)
 
 
 def merge_args(cfg, args: argparse.Namespace):
     """Fold the command-line flags into the config.
 
-    ``--resume`` without a path resumes from the newest checkpoint of the work
-    dir that loads (see :func:`find_resumable_checkpoint`), warning about newer
-    ones that do not.
+    ``--smoke`` without ``--work-dir`` writes to the work dir's name plus
+    ``_smoke``. ``--resume`` without a path resumes from the newest checkpoint
+    of the work dir that loads (see :func:`find_resumable_checkpoint`),
+    warning about newer ones that do not.
     """
     cfg.work_dir = work_dir_for(cfg, args.work_dir, args.config)
+    if getattr(args, "smoke", False) and not args.work_dir:
+        cfg.work_dir += "_smoke"  # never mixed with the checkpoints of the real run
     cfg.launcher = args.launcher
     if args.resume == "auto":
         found, skipped = find_resumable_checkpoint(cfg.work_dir)
-        for reason in skipped:
-            print(f"errkit: warning: not resuming from an unreadable checkpoint: {reason}",
+        for item in skipped:
+            kind = "a refused" if item.refused else "an unreadable"
+            print(f"errkit: warning: not resuming from {kind} checkpoint: {item.reason}",
                   file=sys.stderr)
+        if found is None and any(item.refused for item in skipped):
+            # A refused checkpoint may be intact: never advise deleting it.
+            fail(f"no checkpoint in {cfg.work_dir} can be resumed from: errkit refused to load "
+                 f"{', '.join(i.path for i in skipped if i.refused)}; pass --resume PATH with "
+                 "a checkpoint errkit can load, or train into another --work-dir")
         if found is None and skipped:
             fail(f"no readable checkpoint to resume from in {cfg.work_dir}; remove the broken "
                  "ones to start afresh, or pass --resume PATH")
@@ -93,9 +109,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     """Entry point of ``tools/train.py`` and ``errkit train``.
 
     Config mistakes (missing file, unknown ``type``, a value of the wrong
-    type, missing data) and a non-finite loss end with one
+    type or out of range, missing data, a work dir that cannot be written), a
+    checkpoint that cannot be loaded and a non-finite loss end with one
     ``errkit: error: ...`` message instead of a traceback: exit status 2 for
-    the config, 1 for the loss.
+    the config and the checkpoint, 1 for the loss.
     """
     args = parse_args(argv)
     apply_plugin_args(args)
@@ -103,20 +120,20 @@ def main(argv: Optional[List[str]] = None) -> None:
         cfg = load_config(args.config, args.cfg_options)
         if isinstance(cfg.get("model"), dict) and isinstance(cfg.model.get("type"), str):
             MODELS.get(cfg.model.type)  # before the runner logs the whole config
-    except (ConfigNotFoundError, UnknownComponentError) as exc:
+        apply_data_args(cfg, args)
+    except (ConfigNotFoundError, UnknownComponentError, ValueError, PluginError) as exc:
         fail(str(exc))
-    problems = check_config_types(cfg)
-    if problems:
-        fail(f"config {args.config} has values of the wrong type:\n  " + "\n  ".join(problems))
+    fail_on_config_problems(cfg, args.config)
     cfg = merge_args(cfg, args)
     try:
         if cfg.launcher == "pytorch":
             _init_cpu_process_group()
         runner = build_runner(cfg)
         runner.train()
-    except (DatasetNotFoundError, UnknownComponentError) as exc:
+    except (DatasetNotFoundError, UnknownComponentError, CheckpointError, OutputPathError,
+            PluginError) as exc:
         fail(str(exc))
-    except NonFiniteLossError as exc:
+    except (NonFiniteLossError, NonFiniteStateError, TooManySkippedUpdatesError) as exc:
         fail(str(exc), code=1)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -46,13 +47,19 @@ class BaseFERDataset(BaseDataset):
             configs of ``pipeline`` are built from errkit's ``TRANSFORMS`` registry.
 
     Attributes:
+        synthetic (bool): Whether the samples are drawn by errkit's synthetic face
+            generator (class attribute; False here). Checkpoints record it, so that
+            inference can warn when a model trained on synthetic faces only meets
+            real photos.
         report (dict): ``num_loaded`` (samples before fold selection),
-            ``num_selected``, ``num_subjects`` (of the selected samples) and
-            ``issues``: for each kind of skipped or incomplete item, ``count``
-            and up to five ``examples`` (paths).
+            ``num_selected`` (after it), ``num_used`` (after mmengine's
+            ``indices`` took a subset: what the dataset serves), ``num_subjects``
+            (of the samples served) and ``issues``: for each kind of skipped or
+            incomplete item, ``count`` and up to five ``examples`` (paths).
     """
 
     METAINFO: dict = {"classes": ()}
+    synthetic: bool = False
 
     def __init__(self, *, fold: Optional[int] = None, num_folds: int = 10, split: str = "all",
                  split_seed: int = 0, **kwargs: Any) -> None:
@@ -70,6 +77,9 @@ class BaseFERDataset(BaseDataset):
         self.split = split
         self.split_seed = int(split_seed)
         self.report: Dict[str, Any] = self._empty_report()
+        if isinstance(kwargs.get("data_root"), str) and kwargs["data_root"]:
+            # configs name their folder relative to their own ('{{ fileDirname }}/../..')
+            kwargs["data_root"] = os.path.normpath(kwargs["data_root"])
         # Build transform configs from errkit's registry, so that no default scope is needed.
         kwargs["pipeline"] = [TRANSFORMS.build(t) if isinstance(t, dict) else t
                               for t in kwargs.get("pipeline") or []]
@@ -78,7 +88,8 @@ class BaseFERDataset(BaseDataset):
     # ------------------------------------------------------------------ report
     @staticmethod
     def _empty_report() -> Dict[str, Any]:
-        return {"num_loaded": 0, "num_selected": 0, "num_subjects": 0, "issues": {}}
+        return {"num_loaded": 0, "num_selected": 0, "num_used": 0, "num_subjects": 0,
+                "issues": {}}
 
     def record_issue(self, kind: str, example: Any) -> None:
         """Count one skipped or incomplete item of kind ``kind`` in :attr:`report`.
@@ -94,13 +105,23 @@ class BaseFERDataset(BaseDataset):
             entry["examples"].append(str(example))
 
     def format_report(self) -> str:
-        """The load report as text (one line per kind of issue)."""
+        """The load report as text (one line per kind of issue).
+
+        The first line gives the samples loaded, those of the fold's split and,
+        when ``indices`` took a subset (a smoke run), ``subset of N of M
+        samples``: the figures the dataset serves, not those of the whole split.
+        """
+        report = self.report
         where = f" from {self.data_root}" if self.data_root else ""
         fold = "" if self.fold is None else (
             f"; fold {self.fold}/{self.num_folds} split '{self.split}': "
-            f"{self.report['num_selected']} samples")
-        lines = [f"{type(self).__name__}: {self.report['num_loaded']} samples loaded{where}"
-                 f"{fold}, {self.report['num_subjects']} subjects"]
+            f"{report['num_selected']} samples")
+        subset = ""
+        if report.get("num_used", report["num_selected"]) != report["num_selected"]:
+            subset = f"; subset of {report['num_used']} of {report['num_selected']} samples"
+        people = report["num_subjects"]
+        lines = [f"{type(self).__name__}: {report['num_loaded']} samples loaded{where}"
+                 f"{fold}{subset}, {people} subject{'' if people == 1 else 's'}"]
         for kind, entry in self.report["issues"].items():
             examples = ", ".join(entry["examples"][:3])
             lines.append(f"  {kind}: {entry['count']} (e.g. {examples})")
@@ -113,6 +134,10 @@ class BaseFERDataset(BaseDataset):
             return
         self.report = self._empty_report()
         super().full_init()
+        self.report["num_used"] = len(self)
+        if self._indices is not None:  # mmengine took a subset after filter_data
+            self.report["num_subjects"] = len({str(self.get_data_info(i)["subject"])
+                                               for i in range(len(self))})
         level = logging.WARNING if self.report["issues"] else logging.INFO
         print_log(self.format_report(), logger="current", level=level)
 
@@ -133,7 +158,7 @@ class BaseFERDataset(BaseDataset):
         indices = select_fold_indices(subjects, labels, self.fold, num_folds=self.num_folds,
                                       split=self.split, seed=self.split_seed)
         selected = [data_list[i] for i in indices]
-        self.report["num_selected"] = len(selected)
+        self.report["num_selected"] = self.report["num_used"] = len(selected)
         self.report["num_subjects"] = len({d["subject"] for d in selected})
         return selected
 

@@ -27,7 +27,14 @@ class CachedFaceDataset(BaseFERDataset):
     ``[dict(type='PackFERInputs')]`` (plus any augmentation).
 
     The class names come from the cache; folds are selected as for every
-    :class:`~errkit.datasets.BaseFERDataset` (subject-independent).
+    :class:`~errkit.datasets.BaseFERDataset` (subject-independent). Faces the
+    preparation kept without landmarks (no face found) have ``landmarks`` None;
+    further label sets of the cache (e.g. observer ratings) are each sample's
+    ``extra_labels``.
+
+    ``source`` names the dataset the cache is prepared from, so that one config
+    describes both steps: ``tools/prepare_data.py CONFIG`` prepares ``source``
+    into ``cache_file``, and a missing cache is reported with that command.
 
     Args:
         cache_file (str | os.PathLike): The ``.npz`` cache; relative to
@@ -38,6 +45,11 @@ class CachedFaceDataset(BaseFERDataset):
         split_seed (int): Seed of the fold assignment. Defaults to 0.
         pipeline (Sequence[dict]): Transforms. Defaults to
             ``[dict(type='PackFERInputs')]``.
+        source (dict, optional): The ``DATASETS`` config the cache is prepared
+            from (its ``fold``, ``split`` and ``pipeline`` are ignored), with
+            optional preparation settings under ``prepare`` (arguments of
+            :func:`~errkit.datasets.prepare.prepare_dataset`, e.g.
+            ``dict(detector='dlib', size=128)``). Defaults to None.
         **kwargs: Arguments of :class:`mmengine.dataset.BaseDataset`
             (``data_root``, ``metainfo``, ``test_mode``, ``lazy_init`` ...).
 
@@ -61,6 +73,7 @@ class CachedFaceDataset(BaseFERDataset):
         split_seed: int = 0,
         pipeline: Sequence[Any] = (dict(type="PackFERInputs"),),
         metainfo: Optional[dict] = None,
+        source: Optional[dict] = None,
         **kwargs: Any,
     ) -> None:
         path = Path(cache_file).expanduser()
@@ -68,12 +81,23 @@ class CachedFaceDataset(BaseFERDataset):
         if data_root and not path.is_absolute():
             path = Path(data_root) / path
         self.cache_file = str(path)
+        self.source = None if source is None else dict(source)
+        if self.source is not None and not path.is_file():
+            raise FileNotFoundError(
+                f"face cache {path} does not exist; prepare it once with "
+                f"`python tools/prepare_data.py CONFIG` (the config whose dataset this is; "
+                f"source: {self.source.get('type')} at {self.source.get('data_root')})")
         self._cache = load_face_cache(path)
         metainfo = dict({"classes": self._cache.classes}, **(metainfo or {}))
         # Built here from errkit's registry, so no mmengine default scope is needed.
         transforms = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
         super().__init__(fold=fold, num_folds=num_folds, split=split, split_seed=split_seed,
                          pipeline=transforms, metainfo=metainfo, **kwargs)
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the cached faces were prepared from errkit's synthetic faces."""
+        return bool(self._cache.meta.get("synthetic", False))
 
     def load_data_list(self) -> List[dict]:
         """One contract dict per cached face (images are added on access).
@@ -87,17 +111,22 @@ class CachedFaceDataset(BaseFERDataset):
         items = []
         for i in range(len(cache)):
             j = int(cache.neutral_index[i])
-            items.append({
+            item = {
                 "cache_index": i,
                 "img_path": str(cache.img_path[i]),
                 "neutral_path": str(cache.neutral_paths[j]) if j >= 0 else None,
-                "landmarks": cache.landmarks[i].copy(),
-                "neutral_landmarks": cache.neutral_landmarks[j].copy() if j >= 0 else None,
+                "landmarks": cache.landmarks[i].copy() if cache.has_landmarks[i] else None,
+                "neutral_landmarks": (cache.neutral_landmarks[j].copy()
+                                      if j >= 0 and cache.neutral_has_landmarks[j] else None),
                 "gt_label": int(cache.gt_label[i]),
                 "subject": str(cache.subject[i]),
                 "sequence": str(cache.sequence[i]),
                 "frame": int(cache.frame[i]),
-            })
+            }
+            if len(cache.extra_label_names):
+                item["extra_labels"] = {str(name): int(cache.extra_labels[i, k])
+                                        for k, name in enumerate(cache.extra_label_names)}
+            items.append(item)
         return items
 
     def get_data_info(self, idx: int) -> dict:

@@ -12,6 +12,7 @@ from errkit.registry import DATASETS
 
 from .base_fer_dataset import BaseFERDataset
 from .errors import DatasetNotFoundError
+from .extra_labels import build_extra_label_tables
 from .file_listing import walk_files
 
 __all__ = ["PatternFolderDataset", "IMAGE_EXTENSIONS", "LABEL_SOURCES"]
@@ -56,6 +57,14 @@ class PatternFolderDataset(BaseFERDataset):
             ``'neutral'``.
         extensions (Sequence[str]): Image file extensions. Defaults to
             :data:`IMAGE_EXTENSIONS`.
+        extra_labels (Mapping[str, dict], optional): Further label sets of
+            the same images, read from CSV tables under ``data_root`` (see
+            :class:`~errkit.datasets.extra_labels.ExtraLabelTable`), e.g.
+            observer ratings: ``{'rated': dict(file='ratings.csv', key='file',
+            column='rated_top', label_map={'1': 'happy', ...})}``. Each sample
+            gets ``extra_labels`` = ``{name: class index or -1}``; images a
+            table does not list are counted in :attr:`report`. Defaults to
+            None.
         **kwargs: ``fold``, ``num_folds``, ``split``, ``split_seed`` (see
             :class:`~errkit.datasets.BaseFERDataset`) and the arguments of
             :class:`mmengine.dataset.BaseDataset`.
@@ -81,7 +90,8 @@ class PatternFolderDataset(BaseFERDataset):
     def __init__(self, data_root: str, pattern: str, classes: Sequence[str],
                  label_source: str = "name", label_map: Optional[Mapping[str, str]] = None,
                  neutral_label: str = "neutral",
-                 extensions: Sequence[str] = IMAGE_EXTENSIONS, **kwargs: Any) -> None:
+                 extensions: Sequence[str] = IMAGE_EXTENSIONS,
+                 extra_labels: Optional[Mapping[str, dict]] = None, **kwargs: Any) -> None:
         if label_source not in LABEL_SOURCES:
             raise ValueError(f"PatternFolderDataset: label_source must be one of "
                              f"{LABEL_SOURCES}, got {label_source!r}")
@@ -104,6 +114,7 @@ class PatternFolderDataset(BaseFERDataset):
         self.label_map = dict(label_map) if label_map else None
         self.neutral_label = neutral_label
         self.extensions = tuple(e.lower().lstrip(".") for e in extensions)
+        self.extra_label_specs = dict(extra_labels or {})
         metainfo = dict(kwargs.pop("metainfo", None) or {})
         metainfo.setdefault("classes", tuple(classes))
         super().__init__(data_root=data_root, metainfo=metainfo, **kwargs)
@@ -201,6 +212,7 @@ class PatternFolderDataset(BaseFERDataset):
                 self.record_issue("label not in classes (ignored)", path)
             else:
                 candidates.append((path, info))
+        tables = build_extra_label_tables(self.extra_label_specs, self.classes, root)
         data_list = []
         for path, info in candidates:
             neutral = by_sequence.get((info["subject"], info["sequence"]),
@@ -208,8 +220,24 @@ class PatternFolderDataset(BaseFERDataset):
             if neutral is None:
                 self.record_issue("image without a neutral reference (kept, neutral_path None)",
                                   path)
-            data_list.append(dict(
+            item = dict(
                 img_path=path, neutral_path=neutral, landmarks=None, neutral_landmarks=None,
                 gt_label=self.classes.index(info["label"]), subject=info["subject"],
-                sequence=info["sequence"], frame=info["frame"]))
+                sequence=info["sequence"], frame=info["frame"])
+            if tables:
+                item["extra_labels"] = self._extra_labels(tables, root, path)
+            data_list.append(item)
         return data_list
+
+    def _extra_labels(self, tables: dict, root: Path, path: str) -> Dict[str, int]:
+        rel = Path(path).relative_to(root).as_posix()
+        labels = {}
+        for name, table in tables.items():
+            value = table.lookup(rel)
+            if value is None:
+                self.record_issue(f"image not listed in the '{name}' label table (label -1)",
+                                  path)
+            elif value < 0:
+                self.record_issue(f"'{name}' label outside the classes (label -1)", path)
+            labels[name] = -1 if value is None else value
+        return labels

@@ -51,6 +51,8 @@ class SyntheticCKPlusDataset(CKPlusDataset):
                                         num_identities=4, image_size=64)
     """
 
+    synthetic = True
+
     def __init__(self, data_root: str = "data/synthetic_ckplus", num_identities: int = 60,
                  frames_per_sequence: int = 8, image_size: int = 128, seed: int = 0,
                  color: bool = False, expressions: Optional[Sequence[str]] = None,

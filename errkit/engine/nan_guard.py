@@ -28,8 +28,8 @@ from typing import List, Mapping, Sequence
 import torch
 from mmengine.logging import MessageHub, print_log
 
-__all__ = ["NAN_POLICIES", "NonFiniteLossError", "check_nan_policy", "non_finite_terms",
-           "check_finite", "current_iteration"]
+__all__ = ["NAN_POLICIES", "NonFiniteLossError", "TooManySkippedUpdatesError",
+           "check_nan_policy", "non_finite_terms", "check_finite", "current_iteration"]
 
 #: What to do with a non-finite loss: raise, or skip the update.
 NAN_POLICIES = ("stop", "skip")
@@ -59,6 +59,34 @@ class NonFiniteLossError(FloatingPointError):
             f"{update}; resume from the last good checkpoint with `--resume`, lower the "
             "learning rate, or give the optimizer wrapper nan_policy='skip' (optim_wrapper "
             "config) to skip such updates.")
+
+
+class TooManySkippedUpdatesError(FloatingPointError):
+    """Too many iterations skipped an update for a non-finite loss; training stopped.
+
+    ``nan_policy='skip'`` is meant for a rare bad batch. When most updates are
+    skipped, the run trains nothing while it seems to go on;
+    :class:`~errkit.engine.hooks.NaNGuardHook` ends it with this error (see its
+    ``max_skip_ratio``).
+
+    Args:
+        skipped (int): Iterations with a skipped update in the window.
+        seen (int): Iterations in the window.
+        iteration (int): The training iteration (1-based).
+        max_skip_ratio (float): The limit that was passed.
+        total (int): Updates skipped since training started.
+    """
+
+    def __init__(self, skipped: int, seen: int, iteration: int, max_skip_ratio: float,
+                 total: int) -> None:
+        self.skipped, self.seen, self.iteration = skipped, seen, iteration
+        super().__init__(
+            f"NaNGuardHook: {skipped} of the last {seen} iterations skipped an update for a "
+            f"non-finite loss ({skipped / seen:.0%}, more than the limit of "
+            f"{max_skip_ratio:.0%}); training stopped at iteration {iteration} after {total} "
+            "skipped update(s) in all. Saved checkpoints hold no skipped update. Lower the "
+            "learning rate or check the data, then --resume; or raise "
+            "default_hooks.nan_guard.max_skip_ratio.")
 
 
 def check_nan_policy(policy: str, owner: str) -> str:

@@ -18,8 +18,17 @@ key                         shape, dtype            meaning
 ``frame``                   (N,) int64              frame number
 ``img_path``                (N,) str                source file of each face
 ``classes``                 (K,) str                class names
+``has_landmarks``           (N,) bool               False: no face found, crop kept
+``neutral_has_landmarks``   (M,) bool               the same for the neutral faces
+``extra_label_names``       (E,) str                further label sets (e.g. ratings)
+``extra_labels``            (N, E) int64            their class indices, -1 unknown
 ``meta``                    () str                  JSON: format version, size, ...
 ==========================  ======================  ================================
+
+Faces kept without landmarks (``has_landmarks`` False) are centre-cropped and
+resized instead of aligned, and their ``landmarks`` rows are zeros. Files of
+format version 1 (without the last four keys) are read as faces that all have
+landmarks and no further label sets.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, Sequence, Tuple, Union
+from typing import IO, Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -40,12 +49,16 @@ __all__ = ["FaceCache", "FaceCacheError", "save_face_cache", "load_face_cache",
            "write_atomically", "CACHE_FORMAT_VERSION"]
 
 #: Version of the file layout; a file of another version is refused.
-CACHE_FORMAT_VERSION = 1
+CACHE_FORMAT_VERSION = 2
+#: Older versions that are still read (the keys they lack take their defaults).
+READABLE_VERSIONS = (1, 2)
 
 PathLike = Union[str, os.PathLike]
 
 _ARRAY_KEYS = ("images", "landmarks", "neutral_index", "neutrals", "neutral_landmarks",
                "neutral_paths", "gt_label", "subject", "sequence", "frame", "img_path")
+#: Keys added in format version 2.
+_V2_KEYS = ("has_landmarks", "neutral_has_landmarks", "extra_label_names", "extra_labels")
 
 
 class FaceCacheError(ValueError):
@@ -75,6 +88,14 @@ class FaceCache:
         classes (tuple[str, ...]): Class names. Defaults to ``()``.
         meta (dict): JSON-serialisable facts (``size``, ``color_type``,
             ``detector``, ...). Defaults to ``{}``.
+        has_landmarks (np.ndarray, optional): ``(N,)`` bool. Defaults to
+            None (all True).
+        neutral_has_landmarks (np.ndarray, optional): ``(M,)`` bool. Defaults
+            to None (all True).
+        extra_label_names (np.ndarray, optional): ``(E,)`` str. Defaults to
+            None (no further label sets).
+        extra_labels (np.ndarray, optional): ``(N, E)`` int64. Defaults to
+            None.
     """
 
     images: np.ndarray
@@ -90,6 +111,21 @@ class FaceCache:
     img_path: np.ndarray
     classes: Tuple[str, ...] = ()
     meta: Dict[str, Any] = field(default_factory=dict)
+    has_landmarks: Optional[np.ndarray] = None
+    neutral_has_landmarks: Optional[np.ndarray] = None
+    extra_label_names: Optional[np.ndarray] = None
+    extra_labels: Optional[np.ndarray] = None
+
+    def __post_init__(self) -> None:
+        n, m = len(self.images), len(self.neutrals)
+        if self.has_landmarks is None:
+            self.has_landmarks = np.ones(n, dtype=bool)
+        if self.neutral_has_landmarks is None:
+            self.neutral_has_landmarks = np.ones(m, dtype=bool)
+        if self.extra_label_names is None:
+            self.extra_label_names = np.zeros(0, dtype=str)
+        if self.extra_labels is None:
+            self.extra_labels = np.zeros((n, len(self.extra_label_names)), dtype=np.int64)
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -102,10 +138,11 @@ class FaceCache:
 
         Args:
             samples (Sequence[dict]): Per expressive face: ``img`` (S, S, C),
-                ``landmarks``, ``neutral_index``, ``gt_label``, ``subject``,
-                ``sequence``, ``frame``, ``img_path``.
+                ``landmarks`` (None: no face found), ``neutral_index``,
+                ``gt_label``, ``subject``, ``sequence``, ``frame``,
+                ``img_path`` and optionally ``extra_labels`` (``{name: index}``).
             neutrals (Sequence[dict]): Per neutral face: ``img``,
-                ``landmarks``, ``path``.
+                ``landmarks`` (or None), ``path``.
             size (int): ``S``, for empty lists.
             channels (int): ``C``, for empty lists.
             classes (Sequence[str]): Class names. Defaults to ``()``.
@@ -120,7 +157,16 @@ class FaceCache:
             return np.stack([r["img"] for r in records]).astype(np.uint8, copy=False)
 
         def points(records):
-            return np.asarray([r["landmarks"] for r in records], np.float32).reshape(-1, 68, 2)
+            zeros = np.zeros((68, 2), np.float32)
+            return np.asarray([zeros if r["landmarks"] is None else r["landmarks"]
+                               for r in records], np.float32).reshape(-1, 68, 2)
+
+        def found(records):
+            return np.asarray([r["landmarks"] is not None for r in records], dtype=bool)
+
+        names = sorted({k for r in samples for k in (r.get("extra_labels") or {})})
+        extra = np.asarray([[int((r.get("extra_labels") or {}).get(k, -1)) for k in names]
+                            for r in samples], dtype=np.int64).reshape(len(samples), len(names))
 
         def strings(records, key):
             return np.asarray([str(r[key]) for r in records], dtype=str)
@@ -136,6 +182,8 @@ class FaceCache:
             subject=strings(samples, "subject"), sequence=strings(samples, "sequence"),
             frame=ints(samples, "frame"), img_path=strings(samples, "img_path"),
             classes=tuple(str(c) for c in classes), meta=dict(meta or {}),
+            has_landmarks=found(samples), neutral_has_landmarks=found(neutrals),
+            extra_label_names=np.asarray(names, dtype=str), extra_labels=extra,
         )
 
     def validate(self, source: PathLike = "<memory>") -> None:
@@ -162,9 +210,17 @@ class FaceCache:
             (self.neutral_paths.shape == (m,),
              f"'neutral_paths' must be ({m},), got {self.neutral_paths.shape}"),
         ]
-        for key in ("neutral_index", "gt_label", "subject", "sequence", "frame", "img_path"):
+        for key in ("neutral_index", "gt_label", "subject", "sequence", "frame", "img_path",
+                    "has_landmarks"):
             shape = getattr(self, key).shape
             checks.append((shape == (n,), f"'{key}' must have shape ({n},), got {shape}"))
+        e = len(self.extra_label_names)
+        checks += [
+            (self.neutral_has_landmarks.shape == (m,),
+             f"'neutral_has_landmarks' must be ({m},), got {self.neutral_has_landmarks.shape}"),
+            (self.extra_labels.shape == (n, e),
+             f"'extra_labels' must be ({n}, {e}), got {self.extra_labels.shape}"),
+        ]
         for ok, reason in checks:
             if not ok:
                 raise FaceCacheError(source, reason)
@@ -206,7 +262,7 @@ def save_face_cache(cache: FaceCache, path: PathLike, compress: bool = True) -> 
     """
     path = Path(path)
     cache.validate(path)
-    arrays = {key: getattr(cache, key) for key in _ARRAY_KEYS}
+    arrays = {key: getattr(cache, key) for key in _ARRAY_KEYS + _V2_KEYS}
     arrays["classes"] = np.asarray(cache.classes, dtype=str)
     meta = dict(cache.meta, format_version=CACHE_FORMAT_VERSION)
     arrays["meta"] = np.asarray(json.dumps(meta, sort_keys=True))
@@ -239,7 +295,7 @@ def load_face_cache(path: PathLike) -> FaceCache:
             missing = [k for k in _ARRAY_KEYS + ("classes", "meta") if k not in data.files]
             if missing:
                 raise FaceCacheError(path, f"not a face cache: keys {missing} are missing")
-            arrays = {key: data[key] for key in _ARRAY_KEYS}
+            arrays = {key: data[key] for key in _ARRAY_KEYS + _V2_KEYS if key in data.files}
             classes = tuple(str(c) for c in data["classes"])
             meta = json.loads(str(data["meta"]))
     except FaceCacheError:
@@ -247,9 +303,13 @@ def load_face_cache(path: PathLike) -> FaceCache:
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise FaceCacheError(path, f"cannot be read as an .npz file ({exc})") from exc
     version = meta.get("format_version")
-    if version != CACHE_FORMAT_VERSION:
-        raise FaceCacheError(path, f"format version {version} is not the supported "
-                             f"{CACHE_FORMAT_VERSION}; prepare it again")
+    if version not in READABLE_VERSIONS:
+        raise FaceCacheError(path, f"format version {version} is not one of the supported "
+                             f"{list(READABLE_VERSIONS)}; prepare it again")
+    lacking = [k for k in _V2_KEYS if k not in arrays]
+    if version >= 2 and lacking:
+        raise FaceCacheError(path, f"not a face cache of format {version}: keys {lacking} are "
+                             "missing")
     cache = FaceCache(classes=classes, meta=meta, **arrays)
     cache.validate(path)
     return cache

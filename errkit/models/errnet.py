@@ -17,6 +17,7 @@ from .errnet_generator import ERRNetGenerator, with_defaults
 from .errnet_training import (DISCRIMINATOR, GENERATOR, OPTIM_WRAPPER_MODULES, active_loss,
                               build_errnet_losses, check_optim_wrapper, frozen, mean_log_vars,
                               select_faces)
+from .neutral_modes import check_neutral_cfgs, mode_score_field
 from .residual_recognizer import ResidualRecognizer
 from .residuals import ResidualContext
 
@@ -82,11 +83,25 @@ class ERRNet(BaseModel):
             residual features before the head. Defaults to True.
         use_encoder_features_in_head (bool): Fuse the pooled deepest encoder
             feature too. Defaults to False.
-        fusion_norm (bool): LayerNorm on the fused features. Defaults to True.
+        fusion_norm (bool | str): LayerNorm on the fused features (``True``),
+            on each source before fusion (``'branch'``) or none (``False``).
+            Defaults to True.
         disc_steps (int): Iterations per generator update; the discriminator is
             updated every iteration. Defaults to 1.
         gen_steps (int): Generator/recognizer updates when it is updated; the
             logged values are their mean. Defaults to 1.
+        train_cfg (dict, optional): ``neutral``: what recognition learns from,
+            ``'generated'`` (the generated neutral: the paper's single-image
+            setting) or ``'given'`` (the person's true neutral face, where the
+            data have one: given-neutral mode). The generator learns removal
+            either way. Defaults to ``dict(neutral='generated')``.
+        test_cfg (dict, optional): ``neutral``: the neutral that test-time
+            predictions use, ``'generated'`` or ``'given'`` (the dataset's
+            neutral face of the same person; faces without one fall back to the
+            generated neutral); ``extra_modes``: further modes whose scores are
+            added as ``<mode>_neutral_pred_score`` (reported by
+            ``ExpressionMetric`` as ``<mode>_neutral/accuracy``). Defaults to
+            ``dict(neutral='generated', extra_modes=())``.
         data_preprocessor (dict, optional): Defaults to
             ``dict(type='FERDataPreprocessor')``.
         init_cfg (dict, optional): mmengine initialisation config.
@@ -108,8 +123,10 @@ class ERRNet(BaseModel):
                  discriminator: Optional[dict] = None, residuals: Sequence[dict] = (),
                  head: Optional[dict] = None, losses: Optional[dict] = None,
                  num_classes: int = 7, use_segments_in_head: bool = True,
-                 use_encoder_features_in_head: bool = False, fusion_norm: bool = True,
+                 use_encoder_features_in_head: bool = False,
+                 fusion_norm: Union[bool, str] = True,
                  disc_steps: int = 1, gen_steps: int = 1,
+                 train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
@@ -123,6 +140,7 @@ class ERRNet(BaseModel):
         if discriminator is not None and decoder is None:
             raise ValueError("ERRNet: a discriminator needs a decoder (set `decoder`, or "
                              "discriminator=None)")
+        self.train_cfg, self.test_cfg = check_neutral_cfgs(train_cfg, test_cfg)
         self.num_classes = num_classes
         self.disc_steps = disc_steps
         self.gen_steps = gen_steps
@@ -175,23 +193,64 @@ class ERRNet(BaseModel):
         return [bool(s.metainfo.get("has_neutral", False)) for s in data_samples]
 
     def _context(self, inputs: Dict[str, torch.Tensor], gen_out: dict,
-                 labels: Optional[torch.Tensor] = None,
-                 training_fields: bool = True) -> ResidualContext:
+                 labels: Optional[torch.Tensor] = None, training_fields: bool = True,
+                 given_neutral: Optional[torch.Tensor] = None) -> ResidualContext:
+        """The residual branches' context.
+
+        Args:
+            inputs (dict): The batch (``img`` and what the data hold).
+            gen_out (dict): The generator's outputs.
+            labels (Tensor, optional): Classes, for training contexts.
+            training_fields (bool): Fill the training fields (true neutral,
+                landmarks, masks, labels). Otherwise only what inference knows
+                besides the image: the face's own ``landmarks`` and, for the
+                faces of ``given_neutral``, their given neutral and its
+                landmarks. Defaults to True.
+            given_neutral (Tensor, optional): ``(B,)`` bool, faces whose true
+                neutral replaces the generated one for recognition. Defaults
+                to None.
+        """
         ctx = ResidualContext(
             x=inputs["img"], neutral_hat=gen_out["neutral"], residual_hat=gen_out["residual"],
             encoder_features=gen_out["features"], z=gen_out["z"],
             activations=gen_out["activations"])
+        keys = ("neutral", "landmarks", "neutral_landmarks", "neutral_mask", "landmark_mask")
+        if not training_fields:
+            keys = ("landmarks",) + (("neutral", "neutral_landmarks")
+                                     if given_neutral is not None else ())
+        for key in keys:
+            setattr(ctx, key, inputs.get(key))
+        if ctx.landmarks is not None:
+            ctx.face_landmark_mask = inputs.get("face_landmark_mask")
         if training_fields:
-            for key in ("neutral", "landmarks", "neutral_landmarks", "neutral_mask",
-                        "landmark_mask"):
-                setattr(ctx, key, inputs.get(key))
             ctx.labels = labels
+        ctx.given_neutral_mask = given_neutral
         return ctx
+
+    def _given_neutral(self, inputs: Dict[str, torch.Tensor], mode: str
+                       ) -> Optional[torch.Tensor]:
+        """The faces that recognise with their true neutral in ``mode``."""
+        if mode != "given" or "neutral" not in inputs:
+            return None
+        mask = inputs.get("neutral_mask")
+        if mask is None:
+            return torch.ones(inputs["img"].shape[0], dtype=torch.bool,
+                              device=inputs["img"].device)
+        return mask.bool()
 
     def _remove_and_recognize(self, inputs: Dict[str, torch.Tensor],
                               labels: Optional[torch.Tensor] = None,
-                              training_fields: bool = True) -> dict:
+                              training_fields: bool = True,
+                              neutral_mode: str = "generated") -> dict:
         """The generator, then the recognizer on its residuals.
+
+        Args:
+            inputs (dict): The batch.
+            labels (Tensor, optional): Classes, for training.
+            training_fields (bool): See :meth:`_context`. Defaults to True.
+            neutral_mode (str): ``'generated'`` or ``'given'`` (recognise with
+                the true neutral where the batch has one). Defaults to
+                ``'generated'``.
 
         Returns:
             dict: The generator's outputs (``features``, ``z``, ``activations``,
@@ -204,9 +263,19 @@ class ERRNet(BaseModel):
             raise ValueError(f"ERRNet expects inputs['img'] of shape (B, "
                              f"{in_channels}, H, W), got {tuple(img.shape)}")
         gen_out = self.generator(img)
-        ctx = self._context(inputs, gen_out, labels, training_fields)
+        ctx = self._context(inputs, gen_out, labels, training_fields,
+                            self._given_neutral(inputs, neutral_mode))
         rec_out = self.recognizer(ctx, labels if self.training else None)
         return dict(gen_out, **rec_out, ctx=ctx)
+
+    def _recognize_again(self, outputs: dict, inputs: Dict[str, torch.Tensor],
+                         mode: str) -> torch.Tensor:
+        """The logits of another neutral mode, reusing the generator's outputs."""
+        gen_out = {k: outputs[k] for k in ("z", "activations", "residual", "neutral")}
+        gen_out["features"] = outputs["ctx"].encoder_features  # 'features' is the fused vector
+        ctx = self._context(inputs, gen_out, training_fields=False,
+                            given_neutral=self._given_neutral(inputs, mode))
+        return self.recognizer(ctx)["logits"].float()
 
     # ------------------------------------------------------------------ losses
     def _disc_loss(self, inputs: Dict[str, torch.Tensor], fake_neutral: torch.Tensor,
@@ -329,7 +398,8 @@ class ERRNet(BaseModel):
         update_generator = (self.discriminator is None
                             or (self.train_iter + 1) % self.disc_steps == 0)
         with self._generator_context(gen_wrapper), torch.set_grad_enabled(update_generator):
-            outputs = self._remove_and_recognize(inputs, labels)
+            outputs = self._remove_and_recognize(inputs, labels,
+                                                 neutral_mode=self.train_cfg["neutral"])
 
         log_vars: Dict[str, torch.Tensor] = {}
         if self.discriminator is not None:
@@ -349,7 +419,8 @@ class ERRNet(BaseModel):
                 for step in range(self.gen_steps):
                     with self._generator_context(gen_wrapper):
                         if step > 0:
-                            outputs = self._remove_and_recognize(inputs, labels)
+                            outputs = self._remove_and_recognize(
+                                inputs, labels, neutral_mode=self.train_cfg["neutral"])
                         gen_losses = self._gen_loss(inputs, outputs, labels)
                     loss, step_vars = self.parse_losses(gen_losses)
                     gen_wrapper.update_params(loss)
@@ -359,21 +430,51 @@ class ERRNet(BaseModel):
         return {k: v.detach() for k, v in log_vars.items()}
 
     # ------------------------------------------------------------------ inference
-    def infer(self, img: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """Recognise and remove the expression of images (nothing else needed).
+    def infer(self, img: torch.Tensor, landmarks: Optional[torch.Tensor] = None,
+              neutral: Optional[torch.Tensor] = None,
+              neutral_landmarks: Optional[torch.Tensor] = None,
+              face_landmark_mask: Optional[torch.Tensor] = None
+              ) -> Dict[str, torch.Tensor]:
+        """Recognise and remove the expression of faces.
+
+        The expressive image is all ERR-Net needs, except for residual branches
+        that read the face's own landmarks (``needs_at_inference``), which then
+        come from the detector that aligned the face. With ``neutral`` (a photo
+        of the same person's neutral face, aligned like ``img``) recognition
+        uses the residual to it instead of the generated neutral (given-neutral
+        mode); the generated neutral and residual are returned either way.
 
         Call ``model.eval()`` first for inference statistics.
 
         Args:
             img (Tensor): ``(B, C, H, W)`` faces in ``[-1, 1]``.
+            landmarks (Tensor, optional): ``(B, 68, 2)`` the faces' own points in
+                ``img``'s pixel coordinates. Defaults to None.
+            neutral (Tensor, optional): ``(B, C, H, W)`` given neutral faces in
+                ``[-1, 1]``. Defaults to None.
+            neutral_landmarks (Tensor, optional): ``(B, 68, 2)`` their points.
+                Defaults to None.
+            face_landmark_mask (Tensor, optional): ``(B,)`` bool, faces whose
+                ``landmarks`` are known. Defaults to None (all of them).
 
         Returns:
             dict[str, Tensor]: ``logits`` and ``probs`` ``(B, K)``, ``activations``
             ``(B, K)``, and with a decoder ``neutral`` (clamped to ``[-1, 1]``) and
             ``residual`` ``(B, C, H, W)``.
         """
+        inputs = {"img": img}
+        for key, value in (("landmarks", landmarks), ("neutral", neutral),
+                           ("neutral_landmarks", neutral_landmarks),
+                           ("face_landmark_mask", face_landmark_mask)):
+            if value is not None:
+                inputs[key] = value
+        mode = "given" if neutral is not None else "generated"
         with torch.no_grad():
-            out = self._remove_and_recognize({"img": img}, training_fields=False)
+            out = self._remove_and_recognize(inputs, training_fields=False, neutral_mode=mode)
+        return self._inference_result(out)
+
+    @staticmethod
+    def _inference_result(out: dict) -> Dict[str, torch.Tensor]:
         result = dict(logits=out["logits"].float(), probs=out["logits"].float().softmax(dim=1),
                       activations=out["activations"].float())
         if out["neutral"] is not None:
@@ -402,14 +503,17 @@ class ERRNet(BaseModel):
         if not isinstance(inputs, dict):
             inputs = {"img": inputs}
         if mode == "tensor":
-            out = self._remove_and_recognize(inputs, training_fields=False)
+            out = self._remove_and_recognize(inputs, training_fields=False,
+                                             neutral_mode=self.test_cfg["neutral"])
             return {k: out[k] for k in ("logits", "neutral", "residual", "activations", "z",
                                         "features")}
         if mode == "loss":
             labels = self._labels(data_samples, inputs["img"].device)
             if labels is None:
                 raise ValueError("ERRNet.forward(mode='loss') needs data samples with gt_label")
-            return self._gen_loss(inputs, self._remove_and_recognize(inputs, labels), labels)
+            outputs = self._remove_and_recognize(inputs, labels,
+                                                 neutral_mode=self.train_cfg["neutral"])
+            return self._gen_loss(inputs, outputs, labels)
         if mode == "predict":
             return self.predict(inputs, data_samples)
         raise ValueError(f"ERRNet.forward: mode must be 'tensor', 'loss' or 'predict', got "
@@ -417,21 +521,38 @@ class ERRNet(BaseModel):
 
     def predict(self, inputs: Dict[str, torch.Tensor],
                 data_samples: Optional[List[FERDataSample]] = None) -> List[FERDataSample]:
-        """Fill data samples with predictions (from the image alone).
+        """Fill data samples with predictions.
+
+        The prediction reads the image (and the face's own landmarks for
+        branches that need them); in given-neutral mode (``test_cfg``) also the
+        batch's true neutral faces. The generated neutral and residual are
+        attached in every mode.
 
         Args:
-            inputs (dict): Preprocessed batch; only ``img`` is read, plus
-                ``neutral`` / ``neutral_mask`` to attach ``gt_neutral``.
+            inputs (dict): Preprocessed batch: ``img``, and ``landmarks`` /
+                ``face_landmark_mask`` where known; ``neutral`` /
+                ``neutral_mask`` (and ``neutral_landmarks``) for given-neutral
+                predictions and to attach ``gt_neutral``.
             data_samples (list[FERDataSample], optional): Samples to fill; new
                 ones when None.
 
         Returns:
             list[FERDataSample]: With ``pred_score``, ``pred_label``,
-            ``segment_activations``, ``input_img`` and, with a decoder,
-            ``pred_neutral``, ``pred_residual`` (and ``gt_neutral`` where known).
+            ``segment_activations``, ``input_img``, with a decoder
+            ``pred_neutral``, ``pred_residual`` (and ``gt_neutral`` where
+            known), and ``<mode>_neutral_pred_score`` for each of
+            ``test_cfg['extra_modes']``; the meta information ``neutral_mode``
+            says which neutral the prediction used.
         """
         img = inputs["img"]
-        out = self.infer(img)
+        mode = self.test_cfg["neutral"]
+        with torch.no_grad():
+            outputs = self._remove_and_recognize(inputs, training_fields=False,
+                                                 neutral_mode=mode)
+            extra = {m: self._recognize_again(outputs, inputs, m).softmax(dim=1)
+                     for m in self.test_cfg["extra_modes"]}
+        out = self._inference_result(outputs)
+        given = self._given_neutral(inputs, mode)
         samples = data_samples if data_samples is not None else [
             FERDataSample() for _ in range(img.shape[0])]
         mask = inputs.get("neutral_mask")
@@ -439,6 +560,10 @@ class ERRNet(BaseModel):
             sample.set_pred_score(out["probs"][i])
             sample.segment_activations = out["activations"][i]
             sample.input_img = img[i].detach()
+            sample.set_metainfo(dict(neutral_mode="given" if given is not None and bool(given[i])
+                                     else "generated"))
+            for extra_mode, probs in extra.items():
+                sample.set_field(probs[i], mode_score_field(extra_mode))
             if "neutral" in out:
                 sample.pred_neutral = out["neutral"][i]
                 sample.pred_residual = out["residual"][i]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -56,7 +56,9 @@ class ResidualRecognizer(nn.Module):
     into a vector; the vectors, optionally the segment activations ``(B, K)`` and
     optionally the pooled deepest encoder feature are concatenated,
     layer-normalised (the sources have different scales) and classified by the
-    head.
+    head. With ``fusion_norm='branch'`` each source is layer-normalised on its
+    own before the concatenation, so that a short vector (a landmark embedding)
+    is not drowned by a long one (pooled convolutional features).
 
     Args:
         residuals (Sequence[dict]): ``RESIDUALS`` configs; may be empty.
@@ -69,7 +71,9 @@ class ResidualRecognizer(nn.Module):
         use_segments_in_head (bool): Fuse the segment activations. Defaults to True.
         use_encoder_features_in_head (bool): Fuse the globally pooled deepest
             encoder feature. Defaults to False.
-        fusion_norm (bool): LayerNorm over the fused vector. Defaults to True.
+        fusion_norm (bool | str): ``True``: one LayerNorm over the fused
+            vector; ``'branch'``: one LayerNorm per source; ``False``: none.
+            Defaults to True.
 
     Shape:
         - Output of :meth:`forward`: ``logits`` ``(B, num_classes)`` and
@@ -78,21 +82,27 @@ class ResidualRecognizer(nn.Module):
 
     def __init__(self, residuals: Sequence[dict], head: dict, num_classes: int,
                  build_args: Dict[str, object], use_segments_in_head: bool = True,
-                 use_encoder_features_in_head: bool = False, fusion_norm: bool = True) -> None:
+                 use_encoder_features_in_head: bool = False,
+                 fusion_norm: Union[bool, str] = True) -> None:
         super().__init__()
         self.residuals = nn.ModuleList([build_residual(cfg, build_args) for cfg in residuals])
         self.use_segments_in_head = use_segments_in_head
         self.use_encoder_features_in_head = use_encoder_features_in_head
-        width = sum(branch.out_channels for branch in self.residuals)
+        widths = [branch.out_channels for branch in self.residuals]
         if use_segments_in_head:
-            width += int(build_args["num_segments"])
+            widths.append(int(build_args["num_segments"]))
         if use_encoder_features_in_head:
-            width += int(list(build_args["encoder_channels"])[-1])
+            widths.append(int(list(build_args["encoder_channels"])[-1]))
+        width = sum(widths)
         if width == 0:
             raise ValueError("the recognizer has no input: give `residuals`, or set "
                              "use_segments_in_head / use_encoder_features_in_head")
+        if fusion_norm not in (True, False, "branch"):
+            raise ValueError(f"fusion_norm must be True, False or 'branch', got {fusion_norm!r}")
         self.in_channels = width
-        self.norm = nn.LayerNorm(width) if fusion_norm else nn.Identity()
+        self.norm = nn.LayerNorm(width) if fusion_norm is True else nn.Identity()
+        self.branch_norms = nn.ModuleList(
+            [nn.LayerNorm(w) for w in widths] if fusion_norm == "branch" else [])
         self.head = HEADS.build(with_defaults(head, in_channels=width, num_classes=num_classes))
 
     @property
@@ -120,7 +130,10 @@ class ResidualRecognizer(nn.Module):
             parts.append(ctx.activations)
         if self.use_encoder_features_in_head:
             parts.append(ctx.encoder_features[-1].mean(dim=(2, 3)))
-        return self.norm(torch.cat([p.float() for p in parts], dim=1))
+        parts = [p.float() for p in parts]
+        if len(self.branch_norms):
+            parts = [norm(p) for norm, p in zip(self.branch_norms, parts)]
+        return self.norm(torch.cat(parts, dim=1))
 
     def forward(self, ctx: ResidualContext,
                 labels: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:

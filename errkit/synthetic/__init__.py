@@ -15,6 +15,7 @@ from errkit.synthetic.generator import (GENERATOR_VERSION, META_FILE, SyntheticF
                                         generate_synthetic_ckplus, ramp, render_identity)
 from errkit.synthetic.identity import (HAIR_STYLES, FaceIdentity, sample_face_shape,
                                        sample_identity)
+from errkit.synthetic.provenance import is_synthetic_image, synthetic_set_root
 from errkit.synthetic.renderer import FaceRenderer, catmull_rom
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     'GENERATOR_VERSION', 'META_FILE', 'SyntheticFaceConfig', 'generate_synthetic_ckplus',
     'ramp', 'render_identity', 'HAIR_STYLES', 'FaceIdentity', 'sample_face_shape',
     'sample_identity', 'FaceRenderer', 'catmull_rom', 'write_ckplus_sequence',
+    'is_synthetic_image', 'synthetic_set_root',
 ]

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Tuple, Union
 
 import numpy as np
+from mmengine.logging import print_log
 from tqdm import tqdm
 
 from errkit.synthetic.ckplus_writer import write_ckplus_sequence
@@ -188,13 +189,36 @@ def _read_meta(root: Path):
         return None
 
 
+def describe_generation(root: Union[str, os.PathLike], config: SyntheticFaceConfig,
+                        replacing: bool = False) -> str:
+    """What :func:`generate_synthetic_ckplus` is about to write, and where, in one line.
+
+    Args:
+        root (str | PathLike): The set's folder (shown absolute).
+        config (SyntheticFaceConfig): Its parameters.
+        replacing (bool): A set with other parameters is there and is replaced.
+            Defaults to False.
+
+    Returns:
+        str: The line.
+    """
+    sequences = config.num_identities * len(config.expressions) * config.sequences_per_expression
+    images = sequences * config.frames_per_sequence
+    why = ('replacing the synthetic set there, made with other parameters' if replacing
+           else 'no synthetic set there yet')
+    return (f'writing the synthetic face set: {config.num_identities} identities, {images} '
+            f'images of {config.image_size} px, to {Path(root).expanduser().resolve()} ({why}; '
+            'pass --data-root to use a set written before)')
+
+
 def generate_synthetic_ckplus(root: Union[str, os.PathLike],
                               config: SyntheticFaceConfig = SyntheticFaceConfig(),
                               progress: bool = True) -> Path:
     """Write the synthetic face set under ``root`` in the CK+ layout (cached).
 
     Does nothing when ``root/synthetic_meta.json`` holds the same config
-    hash. Otherwise the set is written into a temporary sibling folder and
+    hash. Otherwise it logs what it writes where (:func:`describe_generation`,
+    the absolute folder), and the set is written into a temporary sibling folder and
     moved to ``root``, replacing an older synthetic set there. A ``root``
     that exists, is not empty and holds no ``synthetic_meta.json`` (real data,
     say) is never touched.
@@ -220,13 +244,14 @@ def generate_synthetic_ckplus(root: Union[str, os.PathLike],
         raise FileExistsError(
             f'{root} exists and holds no {META_FILE}: it is not a synthetic face set, '
             'so it is left alone; choose another folder for the synthetic set')
+    print_log(describe_generation(root, config, replacing=meta is not None), logger='current')
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = root.parent / f'.{root.name}.tmp-{uuid.uuid4().hex[:8]}'
     try:
         tmp.mkdir()
         indices = range(config.num_identities)
         if progress:
-            indices = tqdm(indices, desc=f'synthetic faces -> {root}', unit='identity')
+            indices = tqdm(indices, desc=f'synthetic faces -> {root.resolve()}', unit='identity')
         # Files are written by a few threads (the writer syncs every file to
         # disk, which waits on I/O, not on the CPU) while this thread draws.
         with ThreadPoolExecutor(_WRITER_THREADS) as pool:

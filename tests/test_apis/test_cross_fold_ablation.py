@@ -264,6 +264,21 @@ def test_bad_arguments_fail_before_anything_runs(tmp_path, fake):
     assert worker.calls == [] and not (tmp_path / "work").exists()
 
 
+def test_data_root_and_smoke_reach_every_fold(tmp_path, fake):
+    worker = fake()
+    configs = [_bare(tmp_path, "base"), _bare(tmp_path, "errnet")]
+    work = tmp_path / "work"
+    run_ablation(configs, str(work), folds=2, data_root=str(tmp_path / "faces"), smoke=True)
+    assert len(worker.calls) == 4
+    for name in ("base", "errnet"):
+        for fold in range(2):
+            cfg = Config.fromfile(str(work / name / f"fold_{fold}" / "fold_config.py"))
+            for loader, samples in (("train_dataloader", 32), ("test_dataloader", 16)):
+                dataset = cfg[loader].dataset
+                assert dataset.data_root == str(tmp_path / "faces")
+                assert (dataset.fold, dataset.indices) == (fold, samples)  # a smoke run
+
+
 def test_cli(tmp_path, fake, capsys):
     from errkit.cli import main as errkit_main
     from errkit.cli.ablation import parse_args

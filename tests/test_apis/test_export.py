@@ -144,3 +144,20 @@ def test_export_cli(tiny, tmp_path, capsys):
         main([str(tmp_path / "missing_config.py"), str(tiny[1]), str(out_file)])
     assert info.value.code == 2
     assert "missing_config.py" in capsys.readouterr().err
+
+
+def test_export_takes_a_work_dir(tiny, tmp_path, capsys):
+    from errkit.cli.export import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "last_checkpoint").write_text(str(tiny[1]))
+    out_file = tmp_path / "from_run.pt"
+    assert main([str(tiny[0]), str(run), str(out_file), "--static-batch", "--no-verify"]) == 0
+    extra = {"errkit_meta.json": ""}
+    torch.jit.load(str(out_file), _extra_files=extra)
+    meta = json.loads(extra["errkit_meta.json"])
+    assert meta["checkpoint"] == str(tiny[1])
+    assert meta["training_data"] is None  # a checkpoint written without errkit's runner
+    assert meta["notes"] == ["the classes have no 'neutral': a neutral face is forced into one "
+                             "of the expressions"]

@@ -179,3 +179,26 @@ def test_tools_infer_script(tiny, tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "gone.png does not exist" in proc.stderr
     assert (tmp_path / "out" / "x.png").is_file()
+
+
+def test_infer_takes_a_work_dir_or_its_last_checkpoint(tiny, tmp_path, capsys):
+    """The README's command: ``errkit infer CONFIG work_dirs/demo/last_checkpoint face.png``."""
+    run = tmp_path / "work_dirs" / "demo"
+    run.mkdir(parents=True)
+    ckpt = run / "epoch_6.pth"
+    ckpt.write_bytes(tiny[1].read_bytes())
+    (run / "last_checkpoint").write_text(str(ckpt))
+    image = tmp_path / "face.png"
+    Image.fromarray(np.zeros((40, 40), np.uint8)).save(image)
+    for given in (run / "last_checkpoint", run):
+        out = tmp_path / f"out_{given.name}"
+        assert main([str(tiny[0]), str(given), str(image), "--out", str(out), "--aligned"]) == 0
+        assert json.loads((out / "results.json").read_text())["checkpoint"] == str(ckpt)
+    # a last_checkpoint naming a vanished file: one line naming it, no unsafe advice
+    ckpt.unlink()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main([str(tiny[0]), str(run / "last_checkpoint"), str(image), "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1
+    assert str(run / "last_checkpoint") in err and "weights_only" not in err

@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import textwrap
 import zipfile
 
 import pytest
@@ -210,3 +211,39 @@ def test_skeleton_builds_without_warnings_from_its_metadata(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     assert "errkit_texture_residual/configs/errnet_texture_synthetic.py" in \
         zipfile.ZipFile(wheel).namelist()
+
+
+def test_skeleton_imports_only_errkits_public_api():
+    """A plugin built from the skeleton must not depend on errkit's private modules."""
+    from tests.test_docs.test_docs_coverage import PUBLIC_MODULES
+
+    allowed = set(PUBLIC_MODULES) | {"errkit.cli"}  # errkit.cli.main: the errkit command
+    names = skeleton_names("errkit-flow-residual")
+    used = set()
+
+    def collect(tree):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                used.add(node.module)
+            elif isinstance(node, ast.Import):
+                used.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                try:  # code run in a fresh interpreter, given as a string
+                    collect(ast.parse(textwrap.dedent(node.value)))
+                except SyntaxError:
+                    pass
+
+    for rel, text in render_skeleton(names).items():
+        if rel.endswith(".py"):
+            collect(ast.parse(text))
+    errkit_modules = {m for m in used if m == "errkit" or m.startswith("errkit.")}
+    assert errkit_modules and errkit_modules <= allowed, sorted(errkit_modules - allowed)
+    assert "errkit.config" in errkit_modules  # load_config, from its public home
+
+
+def test_next_steps_start_with_a_smoke_run(tmp_path, capsys):
+    assert main(["errkit-flow-residual", "--dir", str(tmp_path)]) == 0
+    steps = capsys.readouterr().out.split("Next:", 1)[1].splitlines()
+    commands = [ln.split("#")[0].strip() for ln in steps if ln.strip()]
+    assert commands.index("errkit train errnet_flow_synthetic.py --smoke") < commands.index(
+        "errkit train errnet_flow_synthetic.py")

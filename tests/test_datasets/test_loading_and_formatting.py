@@ -42,7 +42,7 @@ def test_pack_full_sample():
     assert sample.gt_label.tolist() == [5]
     assert sample.metainfo == dict(img_path="/x/a.png", subject="S1", sequence="001", frame=7,
                                    ori_shape=(30, 20), img_shape=(12, 10), has_neutral=True,
-                                   has_landmarks=True)
+                                   has_landmarks=True, has_face_landmarks=True)
 
 
 def test_pack_fills_missing_parts_with_zeros():
@@ -57,6 +57,8 @@ def test_pack_fills_missing_parts_with_zeros():
     out = PackFERInputs()(dict(img=face(0)[..., None], neutral=face(1)[..., None],
                                landmarks=points(0)))
     assert out["data_samples"].has_landmarks is False
+    # ... but the face's own landmarks stay usable (for branches that read them)
+    assert out["data_samples"].has_face_landmarks is True
 
 
 def test_pack_errors():

@@ -107,3 +107,43 @@ def test_missing_data_root_stops_with_instructions(tmp_path):
 def test_missing_config_path(tmp_path):
     err = _assert_clean_failure(_train(["configs/no_such_config.py"], tmp_path))
     assert "config file not found: configs/no_such_config.py" in err
+
+
+@pytest.mark.slow
+def test_values_out_of_range_name_each_field(tmp_path):
+    cfg = _write_config(tmp_path, "")
+    proc = _train([str(cfg), "--work-dir", str(tmp_path / "w"), "--cfg-options",
+                   "train_cfg.max_epochs=-1", "train_cfg.val_interval=0",
+                   "optim_wrapper.optimizer.lr=0", "train_dataloader.batch_size=0",
+                   "train_dataloader.num_workers=-2", "randomness.seed=-1"], tmp_path)
+    err = _assert_clean_failure(proc)
+    for line in ("train_cfg.max_epochs: must be >= 1, got -1",
+                 "train_cfg.val_interval: must be >= 1, got 0",
+                 "optim_wrapper.optimizer.lr: must be > 0, got 0",
+                 "train_dataloader.batch_size: must be >= 1, got 0",
+                 "train_dataloader.num_workers: must be >= 0, got -2",
+                 "randomness.seed: must be >= 0 and < 4294967296, got -1"):
+        assert f"\n  {line}\n" in err + "\n", err
+    assert not (tmp_path / "w").exists()
+
+
+def test_loss_weights_and_learning_rates_at_any_depth():
+    from mmengine.config import Config
+
+    from errkit.cli.common import check_config_ranges
+
+    cfg = Config(dict(
+        model=dict(type="ERRNet", losses=dict(cls=dict(type="CrossEntropyLoss", loss_weight=-1.0),
+                                             l1=dict(type="MaskedL1Loss", loss_weight=0.0)),
+                   loss_weights=dict(gan=-0.5, l1=10.0)),
+        optim_wrapper=dict(generator=dict(optimizer=dict(type="Adam", lr=-2e-4)),
+                           recognizer=dict(optimizer=dict(type="Adam", lr=float("nan")))),
+        train_cfg=dict(type="IterBasedTrainLoop", max_iters=0, val_begin=-1)))
+    assert sorted(check_config_ranges(cfg)) == [
+        "model.loss_weights.gan: must be >= 0, got -0.5",
+        "model.losses.cls.loss_weight: must be >= 0, got -1.0",
+        "optim_wrapper.generator.optimizer.lr: must be > 0, got -0.0002",
+        "optim_wrapper.recognizer.optimizer.lr: must be > 0, got nan",
+        "train_cfg.max_iters: must be >= 1, got 0",
+        "train_cfg.val_begin: must be >= 0, got -1",
+    ]

@@ -188,7 +188,7 @@ def test_find_resumable_checkpoint_order(tmp_path):
     (tmp_path / "iter_2.pth").write_bytes(b"PK\x03\x04 torn")
     found, skipped = find_resumable_checkpoint(str(tmp_path))
     assert found == str(tmp_path / "iter_3.pth")
-    assert len(skipped) == 1 and "iter_2.pth" in skipped[0]
+    assert len(skipped) == 1 and "iter_2.pth" in skipped[0].reason
     (tmp_path / "last_checkpoint").write_text(str(tmp_path / "gone.pth"))
     found, skipped = find_resumable_checkpoint(str(tmp_path))
-    assert found == str(tmp_path / "iter_3.pth") and "not found" in skipped[0]
+    assert found == str(tmp_path / "iter_3.pth") and "not found" in skipped[0].reason

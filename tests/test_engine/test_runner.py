@@ -80,6 +80,7 @@ def _config(tmp_path: Path, data_root: Path, model: str) -> Path:
 def test_build_runner_allow_lists_mmengine_checkpoint_classes(tmp_path, data_root):
     cfg = load_config(str(_config(tmp_path, data_root, CLASSIFIER)))
     cfg.work_dir = str(tmp_path / "work")
+    cfg.experiment_name = "allow_list"  # mmengine keys its logger by the experiment name
     cfg.pop("default_scope")
     runner = build_runner(cfg)
     assert HistoryBuffer in torch.serialization.get_safe_globals()
@@ -90,6 +91,7 @@ def test_build_runner_allow_lists_mmengine_checkpoint_classes(tmp_path, data_roo
 def test_a_real_run_logs_no_registry_scope_warning(tmp_path, data_root, model):
     cfg = load_config(str(_config(tmp_path, data_root, model)))
     cfg.work_dir = str(tmp_path / "work")
+    cfg.experiment_name = f"real_run_{tmp_path.name}"  # not another test's logger
     runner = build_runner(cfg)
     runner.train()
     runner.test()

@@ -188,3 +188,22 @@ def test_dataset_reads_the_set_as_ckplus(tmp_path):
     assert info['neutral_path'].endswith('_00000001.png')
     assert info['landmarks'].shape == (68, 2) and info['neutral_landmarks'].shape == (68, 2)
     assert ds.metainfo['classes'] == EXPRESSIONS
+
+
+def test_says_what_it_writes_where_before_writing(tmp_path, monkeypatch):
+    from mmengine.logging import MMLogger
+
+    log_file = tmp_path / 'generation.log'
+    logger = MMLogger.get_instance(f'generation-{tmp_path.name}', log_file=str(log_file))
+    monkeypatch.chdir(tmp_path)
+    config = SyntheticFaceConfig(**TINY)
+    generate_synthetic_ckplus('data/tiny', config, progress=False)  # relative: said absolute
+    generate_synthetic_ckplus('data/tiny', config, progress=False)  # cached: nothing said
+    generate_synthetic_ckplus('data/tiny', SyntheticFaceConfig(seed=5, **TINY), progress=False)
+    for handler in logger.handlers:
+        handler.flush()
+    lines = [ln for ln in log_file.read_text().splitlines() if 'synthetic face set' in ln]
+    where = str(tmp_path / 'data' / 'tiny')
+    assert len(lines) == 2 and all(where in ln for ln in lines)
+    assert '2 identities, 42 images' in lines[0] and 'no synthetic set there yet' in lines[0]
+    assert 'replacing the synthetic set there' in lines[1] and '--data-root' in lines[1]

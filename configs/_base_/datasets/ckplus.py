@@ -9,7 +9,9 @@ num_folds = 10
 
 _dataset = dict(
     type='CKPlusDataset',
-    data_root='data/ckplus',
+    # {{ fileDirname }} (mmengine) is this file's folder: the data sit in the checkout's
+    # data/ wherever errkit runs from; --data-root DIR reads them from DIR instead.
+    data_root='{{ fileDirname }}/../../../data/ckplus',
     num_classes=num_classes,
     num_peak_frames=3,
     fold=fold,

@@ -8,7 +8,9 @@ num_folds = 10
 
 _dataset = dict(
     type='PatternFolderDataset',
-    data_root='data/ckplus_crops',
+    # {{ fileDirname }} (mmengine) is this file's folder: the data sit in the checkout's
+    # data/ wherever errkit runs from; --data-root DIR reads them from DIR instead.
+    data_root='{{ fileDirname }}/../../../data/ckplus_crops',
     pattern=r'[^/]+/(?P<subject>S\d+)_(?P<sequence>\d+)_(?P<frame>\d+)\.png',
     classes=classes,
     label_source='parent',

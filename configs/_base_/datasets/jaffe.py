@@ -9,7 +9,9 @@ num_folds = 10
 
 _dataset = dict(
     type='PatternFolderDataset',
-    data_root='data/jaffe',
+    # {{ fileDirname }} (mmengine) is this file's folder: the data sit in the checkout's
+    # data/ wherever errkit runs from; --data-root DIR reads them from DIR instead.
+    data_root='{{ fileDirname }}/../../../data/jaffe',
     pattern=(r'(?P<subject>[A-Z]{2})\.(?P<label>[A-Z]{2})(?P<sequence>\d+)'
              r'\.(?P<frame>\d+)\.(?:tiff?|TIFF?)'),
     classes=classes,

@@ -7,7 +7,9 @@ num_folds = 10
 
 _dataset = dict(
     type='MMIDataset',
-    data_root='data/mmi',
+    # {{ fileDirname }} (mmengine) is this file's folder: the data sit in the checkout's
+    # data/ wherever errkit runs from; --data-root DIR reads them from DIR instead.
+    data_root='{{ fileDirname }}/../../../data/mmi',
     ann_file='manifest.csv',
     fold=fold,
     num_folds=num_folds,

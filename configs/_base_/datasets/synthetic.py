@@ -9,7 +9,9 @@ num_folds = 5
 
 _dataset = dict(
     type='SyntheticCKPlusDataset',
-    data_root='data/synthetic_ckplus_480',
+    # {{ fileDirname }} (mmengine) is this file's folder: the data sit in the checkout's
+    # data/ wherever errkit runs from; --data-root DIR reads them from DIR instead.
+    data_root='{{ fileDirname }}/../../../data/synthetic_ckplus_480',
     # generator settings (drawn at 64 px; AlignFace area-filters to the pipeline's size)
     num_identities=480, frames_per_sequence=8, image_size=64, seed=0, color=False,
     progress=True, intensity_range=(1.0, 1.3), generator_cfg=dict(resting=0.5),

@@ -11,7 +11,9 @@ num_folds = 5
 
 _dataset = dict(
     type='PatternFolderDataset',
-    data_root='../shared/data/yale_faces',
+    # {{ fileDirname }} (mmengine) is this file's folder: the faces sit beside the
+    # checkout wherever errkit runs from; --data-root DIR reads them from DIR instead.
+    data_root='{{ fileDirname }}/../../../../shared/data/yale_faces',
     pattern=r'(?P<subject>\d+)_(?P<label>happy|sad|sleepy|surprised|wink|normal)\.png',
     classes=classes,
     neutral_label='normal',

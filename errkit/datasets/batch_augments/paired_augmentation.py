@@ -88,7 +88,8 @@ class PairedAugmentation(nn.Module):
     intensity augmentations in the list see their expected range) and returned in
     ``[-1, 1]``, clamped, in their original dtype. Samples whose
     ``landmark_mask`` (``neutral_mask`` for the neutral image) is False keep their
-    original (placeholder) values. Other keys of the batch pass through. Nothing
+    original (placeholder) values (``face_landmark_mask``, when the batch has it,
+    for the face's own landmarks). Other keys of the batch pass through. Nothing
     here reads device values on the host.
 
     Args:
@@ -205,12 +206,14 @@ class PairedAugmentation(nn.Module):
         """Per-key (B,) masks of samples whose values are real data, not placeholders."""
         valid = {}
         neutral = batch.get("neutral_mask")
-        landmark = batch.get("landmark_mask")
+        pair = batch.get("landmark_mask")
+        face = batch.get("face_landmark_mask", pair)
         if neutral is not None:
             valid["neutral"] = neutral.to(device=device, dtype=torch.bool).reshape(num)
-        if landmark is not None:
-            valid["landmarks"] = landmark.to(device=device, dtype=torch.bool).reshape(num)
-            both = valid["landmarks"]
+        if face is not None:
+            valid["landmarks"] = face.to(device=device, dtype=torch.bool).reshape(num)
+        if pair is not None:
+            both = pair.to(device=device, dtype=torch.bool).reshape(num)
             if "neutral" in valid:
                 both = both & valid["neutral"]
             valid["neutral_landmarks"] = both

@@ -15,7 +15,8 @@ from .base_transform import BaseTransform
 __all__ = ["PackFERInputs"]
 
 #: Meta information keys copied from the results dict to the data sample.
-META_KEYS = ("img_path", "subject", "sequence", "frame", "ori_shape", "img_shape")
+META_KEYS = ("img_path", "subject", "sequence", "frame", "ori_shape", "img_shape",
+             "extra_labels")
 
 
 def _to_chw(img: np.ndarray) -> torch.Tensor:
@@ -43,10 +44,13 @@ class PackFERInputs(BaseTransform):
     neutral becomes zeros of ``img``'s shape with ``has_neutral=False``; missing
     landmarks become zeros with ``has_landmarks=False``. ``has_landmarks`` is
     True when the face has landmarks and, if it has a neutral, the neutral has
-    them too. The :class:`~errkit.structures.FERDataSample` carries
-    ``gt_label`` (when the sample has one) and the meta information
-    ``img_path``, ``subject``, ``sequence``, ``frame``, ``ori_shape``,
-    ``img_shape``, ``has_neutral`` and ``has_landmarks``.
+    them too; ``has_face_landmarks`` when the face itself has them (what a
+    branch that reads the input's own landmarks needs). The
+    :class:`~errkit.structures.FERDataSample` carries ``gt_label`` (when the
+    sample has one) and the meta information ``img_path``, ``subject``,
+    ``sequence``, ``frame``, ``ori_shape``, ``img_shape``, ``has_neutral``,
+    ``has_landmarks``, ``has_face_landmarks`` and, when the dataset has
+    further label sets, ``extra_labels``.
 
     Shape:
         - ``inputs['img']``, ``inputs['neutral']``: ``(C, H, W)`` uint8.
@@ -99,7 +103,8 @@ class PackFERInputs(BaseTransform):
         meta = {k: results[k] for k in META_KEYS if k in results}
         meta["img_shape"] = tuple(img.shape[1:])
         meta.setdefault("ori_shape", tuple(img.shape[1:]))
-        meta.update(has_neutral=has_neutral, has_landmarks=has_landmarks)
+        meta.update(has_neutral=has_neutral, has_landmarks=has_landmarks,
+                    has_face_landmarks=landmarks is not None)
         sample.set_metainfo(meta)
         if results.get("gt_label") is not None:
             sample.set_gt_label(int(results["gt_label"]))

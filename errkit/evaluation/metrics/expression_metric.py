@@ -24,6 +24,22 @@ def _field(sample: Any, name: str) -> Any:
     return sample.get(name) if isinstance(sample, dict) else None
 
 
+#: Suffix of the data-sample fields that hold the scores of a further test mode.
+MODE_SCORE_SUFFIX = "_pred_score"
+
+
+def _mode_predictions(sample: Any) -> Dict[str, int]:
+    """``{mode: predicted class}`` of the ``<mode>_pred_score`` fields of a sample."""
+    keys = sample.keys() if isinstance(sample, (dict, BaseDataElement)) else ()
+    out = {}
+    for key in keys:
+        if key.endswith(MODE_SCORE_SUFFIX) and key != "pred_score":
+            score = _field(sample, key)
+            if score is not None:
+                out[key[: -len(MODE_SCORE_SUFFIX)]] = int(torch.as_tensor(score).argmax(dim=-1))
+    return out
+
+
 @METRICS.register_module()
 class ExpressionMetric(BaseMetric):
     """Accuracy, per-class recall, macro F1 and the confusion matrix of expressions.
@@ -47,6 +63,17 @@ class ExpressionMetric(BaseMetric):
     it, scalar visualizer backends never receive it, and a plain list of ints
     keeps checkpoints loadable with ``torch.load(weights_only=True)``. The latest
     matrix is also kept as :attr:`last_confusion_matrix` (``LongTensor (K, K)``).
+
+    Two kinds of further figures are computed when the samples carry them:
+
+    - further label sets of the same faces (the meta information
+      ``extra_labels = {name: class index}``, e.g. ``rated``: the category
+      most observers chose; ``-1`` for unknown): ``<name>/accuracy``,
+      ``<name>/macro_f1`` and ``<name>/count`` (faces with a known label);
+    - predictions of further test modes (fields ``<mode>_pred_score``, e.g.
+      ``given_neutral_pred_score`` when a model also recognises with the
+      person's own neutral face): ``<mode>/accuracy``, ``<mode>/macro_f1``
+      and, per further label set, ``<mode>/<name>/accuracy``.
 
     Args:
         num_classes (int, optional): Number of classes; needed only when the
@@ -100,6 +127,7 @@ class ExpressionMetric(BaseMetric):
         gts: List[torch.Tensor] = []
         preds: List[torch.Tensor] = []
         num_scores: List[int] = []
+        extras: List[Dict[str, Any]] = []
         for index, sample in enumerate(data_samples):
             gt = _field(sample, "gt_label")
             pred = _field(sample, "pred_label")
@@ -114,14 +142,19 @@ class ExpressionMetric(BaseMetric):
             gts.append(missing if gt is None else torch.as_tensor(gt).reshape(-1)[:1].cpu())
             preds.append(missing if pred is None else torch.as_tensor(pred).reshape(-1)[:1].cpu())
             num_scores.append(-1 if score is None else int(torch.as_tensor(score).shape[-1]))
+            extras.append({"extra_labels": dict(_field(sample, "extra_labels") or {}),
+                           "modes": _mode_predictions(sample)})
         if not gts:
             return
         gt_list = torch.cat(gts).tolist()
         pred_list = torch.cat(preds).tolist()
-        for gt, pred, k in zip(gt_list, pred_list, num_scores):
+        for gt, pred, k, extra in zip(gt_list, pred_list, num_scores, extras):
             self.results.append({"gt_label": None if gt < 0 else int(gt),
                                  "pred_label": None if gt < 0 else int(pred),
-                                 "num_scores": k})
+                                 "num_scores": k,
+                                 "extra_labels": {str(n): int(v) for n, v in
+                                                  extra["extra_labels"].items()},
+                                 "modes": extra["modes"] if gt >= 0 else {}})
 
     def _class_names(self, results: List[dict]) -> List[str]:
         classes = (self.dataset_meta or {}).get("classes")
@@ -176,4 +209,41 @@ class ExpressionMetric(BaseMetric):
             metrics[f"recall/{name}"] = float(value)
         if self.return_confusion_matrix:
             metrics["confusion_matrix"] = confusion.long().tolist()
+        metrics.update(self._further_figures(labelled, num))
         return metrics
+
+    @staticmethod
+    def _further_figures(labelled: List[dict], num: int) -> Dict[str, Any]:
+        """Figures against further label sets and of further test modes."""
+        def scores(pairs: List[tuple], prefix: str) -> Dict[str, Any]:
+            if not pairs:
+                return {}
+            pred = torch.tensor([p for p, _ in pairs], dtype=torch.long)
+            target = torch.tensor([t for _, t in pairs], dtype=torch.long)
+            return {
+                f"{prefix}/accuracy": float(multiclass_accuracy(
+                    pred, target, num_classes=num, average="micro")),
+                f"{prefix}/macro_f1": float(multiclass_f1_score(
+                    pred, target, num_classes=num, average="macro")),
+            }
+
+        def valid(label: int) -> bool:
+            return 0 <= label < num
+
+        out: Dict[str, Any] = {}
+        label_sets = sorted({n for r in labelled for n in r.get("extra_labels", {})})
+        for name in label_sets:
+            pairs = [(r["pred_label"], r["extra_labels"][name]) for r in labelled
+                     if valid(r.get("extra_labels", {}).get(name, -1))]
+            out.update(scores(pairs, name))
+            out[f"{name}/count"] = len(pairs)
+        modes = sorted({m for r in labelled for m in r.get("modes", {})})
+        for mode in modes:
+            rows = [r for r in labelled if mode in r.get("modes", {})]
+            out.update(scores([(r["modes"][mode], r["gt_label"]) for r in rows], mode))
+            out[f"{mode}/count"] = len(rows)
+            for name in label_sets:
+                pairs = [(r["modes"][mode], r["extra_labels"][name]) for r in rows
+                         if valid(r.get("extra_labels", {}).get(name, -1))]
+                out.update(scores(pairs, f"{mode}/{name}"))
+        return out

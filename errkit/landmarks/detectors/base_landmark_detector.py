@@ -159,4 +159,8 @@ def build_landmark_detector(
     args = dict(cfg)
     kind = args.pop("type")
     cls = LANDMARK_DETECTORS.get(kind) if isinstance(kind, str) else kind
+    if not (isinstance(cls, type) and issubclass(cls, BaseLandmarkDetector)):
+        names = ", ".join(sorted(LANDMARK_DETECTORS.module_dict))
+        raise KeyError(f"{kind!r} is not a landmark detector of LANDMARK_DETECTORS (registered: "
+                       f"{names})")
     return cls(**args)

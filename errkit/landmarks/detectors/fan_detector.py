@@ -32,7 +32,8 @@ from errkit.landmarks.detectors.base_landmark_detector import (
     DetectorUnavailableError,
 )
 from errkit.registry import LANDMARK_DETECTORS
-from errkit.utils.checkpoint import CheckpointError, safe_load, state_dict_from_checkpoint
+from errkit.utils.checkpoint import (CheckpointError, CheckpointRefusedError, safe_load,
+                                     state_dict_from_checkpoint)
 
 __all__ = ["FANLandmarkDetector", "FAN_WEIGHTS_ENV", "SFD_WEIGHTS_ENV", "DLIB_CNN_WEIGHTS_ENV"]
 
@@ -92,9 +93,11 @@ def _resolve(
 def _load_checkpoint(path: Path, what: str) -> Dict[str, torch.Tensor]:
     try:
         checkpoint = safe_load(str(path))
+    except CheckpointRefusedError as exc:
+        raise DetectorUnavailableError(f"{what}: {exc}") from None
     except CheckpointError as exc:
         raise DetectorUnavailableError(
-            f"{what}: {path} is not a readable PyTorch checkpoint ({exc})") from exc
+            f"{what}: {path} is not a readable PyTorch checkpoint ({exc})") from None
     try:
         state = state_dict_from_checkpoint(checkpoint, str(path), keys=("state_dict",))
     except CheckpointError:

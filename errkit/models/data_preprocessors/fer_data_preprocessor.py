@@ -23,8 +23,10 @@ class FERDataPreprocessor(BaseDataPreprocessor):
     known, ``neutral`` (the same person's neutral face, aligned the same way),
     ``landmarks`` and ``neutral_landmarks`` (float ``(68, 2)``, pixel ``(x, y)``).
     The preprocessor stacks each key, converts images to float in ``[-1, 1]``,
-    adds the boolean masks ``neutral_mask`` and ``landmark_mask`` (from each data
-    sample's ``has_neutral`` / ``has_landmarks`` meta information) and, in
+    adds the boolean masks ``neutral_mask``, ``landmark_mask`` and
+    ``face_landmark_mask`` (from each data sample's ``has_neutral`` /
+    ``has_landmarks`` / ``has_face_landmarks`` meta information; the last
+    falls back to ``has_landmarks``) and, in
     training, applies the batch augmentations, which transform the images and
     landmarks of one sample with one shared geometry.
 
@@ -46,7 +48,8 @@ class FERDataPreprocessor(BaseDataPreprocessor):
     Shape:
         - ``inputs['img']``, ``inputs['neutral']``: ``(B, C, H, W)`` in ``[-1, 1]``.
         - ``inputs['landmarks']``, ``inputs['neutral_landmarks']``: ``(B, 68, 2)``.
-        - ``inputs['neutral_mask']``, ``inputs['landmark_mask']``: ``(B,)`` bool.
+        - ``inputs['neutral_mask']``, ``inputs['landmark_mask']``,
+          ``inputs['face_landmark_mask']``: ``(B,)`` bool.
 
     Examples:
         >>> import torch
@@ -89,11 +92,13 @@ class FERDataPreprocessor(BaseDataPreprocessor):
 
     def _masks(self, data_samples, batch_size: int, device) -> Dict[str, torch.Tensor]:
         masks = {}
-        for key, meta in (("neutral_mask", "has_neutral"), ("landmark_mask", "has_landmarks")):
+        for key, meta in (("neutral_mask", "has_neutral"), ("landmark_mask", "has_landmarks"),
+                          ("face_landmark_mask", "has_face_landmarks")):
             if data_samples is None:
                 flags = [False] * batch_size
             else:
-                flags = [bool(s.metainfo.get(meta, False)) for s in data_samples]
+                flags = [bool(s.metainfo.get(meta, s.metainfo.get("has_landmarks", False)))
+                         for s in data_samples]
             masks[key] = torch.tensor(flags, dtype=torch.bool, device=device)
         return masks
 

@@ -14,6 +14,7 @@ from timm.models import adapt_input_conv
 from torch import nn
 
 from errkit.registry import ENCODERS
+from errkit.utils.checkpoint import safe_load
 
 #: Prefixes that wrappers add to the keys of a saved state dict.
 _WRAPPER_PREFIXES = ("module.", "model.", "backbone.")
@@ -49,7 +50,8 @@ class TimmEncoder(nn.Module):
     The backbone is always created without downloading anything
     (``pretrained=False``); ``pretrained`` names a *local* checkpoint (a timm or
     torchvision classifier state dict, or a checkpoint dict holding one under
-    ``state_dict`` / ``model``), loaded with ``torch.load(weights_only=True)``.
+    ``state_dict`` / ``model``), read with errkit's allow-listed loader
+    (:func:`~errkit.utils.checkpoint.safe_load`).
     Classifier weights are dropped, the first convolution is adapted when the
     checkpoint has another number of input channels (timm's
     ``adapt_input_conv``), and the rest is loaded non-strictly; missing,
@@ -117,7 +119,7 @@ class TimmEncoder(nn.Module):
     # ------------------------------------------------------------------ weights
     @staticmethod
     def _read_state_dict(path: Path) -> Dict[str, torch.Tensor]:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = safe_load(str(path))
         if isinstance(ckpt, dict):
             for key in _STATE_DICT_KEYS:
                 if isinstance(ckpt.get(key), dict):
@@ -151,6 +153,8 @@ class TimmEncoder(nn.Module):
 
         Raises:
             FileNotFoundError: ``path`` does not exist.
+            CheckpointError: ``path`` is unreadable or refused (see
+                :func:`~errkit.utils.checkpoint.safe_load`).
         """
         file = Path(path).expanduser()
         if not file.is_file():

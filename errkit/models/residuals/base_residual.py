@@ -70,8 +70,9 @@ class BaseResidual(nn.Module):
         requires_neutral (bool): The branch's training losses use the true
             neutral image. Defaults to False.
         needs_at_inference (tuple[str]): Context fields beyond
-            :data:`INFERENCE_FIELDS` that ``forward`` needs in eval mode; errkit's
-            own branches need none. Defaults to ``()``.
+            :data:`INFERENCE_FIELDS` that ``forward`` needs in eval mode (e.g.
+            ``('landmarks',)``: the face's own landmarks, which the inference
+            API then passes from its detector). Defaults to ``()``.
         out_channels (int): Length of the feature vector ``forward`` returns; set
             it in ``__init__``.
     """

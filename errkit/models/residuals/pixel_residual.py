@@ -81,16 +81,19 @@ class PixelResidual(BaseResidual):
         """Encode the residual image.
 
         Args:
-            ctx (ResidualContext): Needs ``residual_hat`` (and ``x`` with
+            ctx (ResidualContext): Needs ``residual_hat`` (in given-neutral mode
+                :attr:`~errkit.models.residuals.ResidualContext.recognition_residual`
+                replaces it by ``x - neutral``; and ``x`` with
                 ``with_input``).
 
         Returns:
             Tensor: ``(B, out_channels)`` features (average- and max-pooled).
         """
-        if ctx.residual_hat is None:
+        residual = ctx.recognition_residual
+        if residual is None:
             raise ValueError("PixelResidual needs ctx.residual_hat; the model has no decoder "
                              "(set `decoder` in the model config or drop the pixel residual)")
-        r = ctx.residual_hat.detach() if self.detach else ctx.residual_hat
+        r = residual.detach() if self.detach else residual
         if self.with_input:
             r = torch.cat([r, ctx.x], dim=1)
         feat = self.body(r)

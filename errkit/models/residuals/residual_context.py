@@ -10,6 +10,11 @@ import torch
 #: Fields of :class:`ResidualContext` that are filled at inference as well.
 INFERENCE_FIELDS: Tuple[str, ...] = (
     "x", "neutral_hat", "residual_hat", "encoder_features", "z", "activations")
+#: Fields that inference fills when the caller has them: the face's own landmarks
+#: (a detector found them while aligning it) and, in given-neutral mode, the
+#: person's own neutral face and its landmarks.
+OPTIONAL_INFERENCE_FIELDS: Tuple[str, ...] = (
+    "landmarks", "face_landmark_mask", "neutral", "neutral_landmarks", "given_neutral_mask")
 #: Fields of :class:`ResidualContext` that only training (and validation-loss) batches fill.
 TRAINING_FIELDS: Tuple[str, ...] = (
     "neutral", "landmarks", "neutral_landmarks", "neutral_mask", "landmark_mask", "labels")
@@ -48,6 +53,16 @@ class ResidualContext:
     - ``neutral_mask`` / ``landmark_mask``: ``(B,)`` bool.
     - ``labels``: expression classes, ``(B,)`` long.
 
+    **Given when known** (training, and inference when the caller has them):
+
+    - ``landmarks`` with ``face_landmark_mask`` ``(B,)`` bool: the face's own
+      68 points (a detector finds them while aligning the face), valid where
+      the mask is set, whether or not a neutral face exists.
+    - ``given_neutral_mask`` ``(B,)`` bool (given-neutral mode): faces whose
+      true neutral (``neutral``, ``neutral_landmarks``: a photo of the same
+      person, e.g. an enrolment photo or a video's first frame) replaces the
+      generated one for recognition; see :attr:`recognition_residual`.
+
     Examples:
         >>> import torch
         >>> ctx = ResidualContext(x=torch.zeros(2, 1, 8, 8))
@@ -67,6 +82,8 @@ class ResidualContext:
     neutral_mask: Optional[torch.Tensor] = None
     landmark_mask: Optional[torch.Tensor] = None
     labels: Optional[torch.Tensor] = None
+    face_landmark_mask: Optional[torch.Tensor] = None
+    given_neutral_mask: Optional[torch.Tensor] = None
 
     @property
     def batch_size(self) -> int:
@@ -78,8 +95,25 @@ class ResidualContext:
         """Whether any training-only field is set."""
         return any(getattr(self, name) is not None for name in TRAINING_FIELDS)
 
+    @property
+    def recognition_residual(self) -> Optional[torch.Tensor]:
+        """The residual image recognition reads: ``x - neutral`` for the faces of
+        ``given_neutral_mask``, ``residual_hat`` for the others.
+
+        Returns:
+            Tensor | None: ``(B, C, H, W)``; None without a decoder and without
+            given neutrals.
+        """
+        mask = self.given_neutral_mask
+        if mask is None or self.neutral is None:
+            return self.residual_hat
+        given = self.x - self.neutral
+        if self.residual_hat is None:
+            return given
+        return torch.where(mask[:, None, None, None], given, self.residual_hat)
+
     def for_inference(self) -> "ResidualContext":
-        """A copy with every training-only field cleared.
+        """A copy with every field cleared that an image alone does not give.
 
         Returns:
             ResidualContext: Only :data:`INFERENCE_FIELDS` kept.
