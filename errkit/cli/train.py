@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import List, Optional
+from contextlib import contextmanager
+from typing import Iterator, List, Optional
 
 import torch
 import torch.distributed as dist
@@ -95,14 +96,23 @@ def merge_args(cfg, args: argparse.Namespace):
     return cfg
 
 
-def _init_cpu_process_group() -> None:
-    """Start the gloo process group for a CPU-only ``--launcher pytorch`` run.
+@contextmanager
+def _process_group(launcher: str) -> Iterator[None]:
+    """Hold the process group of a ``--launcher pytorch`` run for the run's length.
 
     mmengine's launcher always calls ``torch.cuda.set_device``; it skips its own
-    initialisation when a process group exists, so CPU runs start one here.
+    initialisation when a process group exists, so CPU-only runs start a gloo
+    group here. Whoever started it, the group is destroyed when the run ends
+    (normally or not): a group left to the interpreter's exit can abort a rank
+    while its communication threads are torn down, failing a finished run.
     """
-    if not torch.cuda.is_available() and not dist.is_initialized():
+    if launcher == "pytorch" and not torch.cuda.is_available() and not dist.is_initialized():
         dist.init_process_group(backend="gloo")
+    try:
+        yield
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -126,10 +136,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     fail_on_config_problems(cfg, args.config)
     cfg = merge_args(cfg, args)
     try:
-        if cfg.launcher == "pytorch":
-            _init_cpu_process_group()
-        runner = build_runner(cfg)
-        runner.train()
+        with _process_group(cfg.launcher):
+            runner = build_runner(cfg)
+            runner.train()
     except (DatasetNotFoundError, UnknownComponentError, CheckpointError, OutputPathError,
             PluginError) as exc:
         fail(str(exc))

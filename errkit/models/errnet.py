@@ -153,8 +153,11 @@ class ERRNet(BaseModel):
         self.recognizer = ResidualRecognizer(
             list(residuals), head or dict(type="LinearHead"), num_classes, build_args,
             use_segments_in_head, use_encoder_features_in_head, fusion_norm)
-        if gen.decoder is None and len(self.recognizer.residuals):
-            raise ValueError("ERRNet: residual branches need a decoder (set `decoder`)")
+        needing = [type(b).__name__ for b in self.recognizer.residuals
+                   if getattr(b, "needs_residual_image", True)]
+        if gen.decoder is None and needing:
+            raise ValueError(f"ERRNet: the residual branches {needing} read the generated "
+                             "residual image and need a decoder (set `decoder`)")
         self.discriminator = None
         if discriminator is not None:
             self.discriminator = MODELS.build(

@@ -161,3 +161,58 @@ def test_export_takes_a_work_dir(tiny, tmp_path, capsys):
     assert meta["training_data"] is None  # a checkpoint written without errkit's runner
     assert meta["notes"] == ["the classes have no 'neutral': a neutral face is forced into one "
                              "of the expressions"]
+
+
+LANDMARK_MODEL = (
+    "model = dict(encoder=dict(model_name='resnet10t'), latent=dict(segment_dim=4),\n"
+    "             decoder=dict(base_channels=8),\n"
+    "             discriminator=dict(base_channels=8, num_layers=2),\n"
+    "             residuals=[dict(type='PixelResidual', feat_channels=8, num_stages=2),\n"
+    "                        dict(type='DetectedLandmarkResidual', hidden_channels=16,\n"
+    "                             embed_channels=16, out_channels=16)])\n")
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", pytest.param("onnx", marks=pytest.mark.slow)])
+def test_models_that_read_the_faces_landmarks_export_them_as_a_second_input(tmp_path, fmt):
+    from errkit.landmarks.mean_shape import canonical_landmarks
+
+    config, ckpt = _tiny(tmp_path, model=LANDMARK_MODEL)
+    out_file = tmp_path / ("errnet.pt" if fmt == "torchscript" else "errnet.onnx")
+    result = export_model(str(config), str(ckpt), str(out_file), format=fmt)
+    assert max(result.max_abs_diff.values()) <= 1e-4 and result.output_names == OUTPUTS
+    assert result.meta["landmarks"]["shape"] == ["batch", 68, 2]
+    model, _, _ = load_inference_model(str(config), str(ckpt))
+    img = torch.rand(3, 1, 64, 64) * 2 - 1
+    smile = torch.as_tensor(canonical_landmarks(64), dtype=torch.float32).repeat(3, 1, 1)
+    smile[:, 48:68, 1] -= 3.0  # the mouth's points move: the landmark branch must see it
+    if fmt == "torchscript":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run = torch.jit.load(str(out_file))
+    else:  # onnx's own reference implementation runs the graph (onnxruntime is optional)
+        onnx = pytest.importorskip("onnx")
+        from onnx.reference import ReferenceEvaluator
+
+        proto = onnx.load(str(out_file))
+        assert [i.name for i in proto.graph.input] == ["img", "landmarks"]
+        evaluator = ReferenceEvaluator(proto)
+
+        def run(x, pts):
+            return [torch.as_tensor(t) for t in evaluator.run(None, {"img": x.numpy(),
+                                                                      "landmarks": pts.numpy()})]
+    neutral = torch.as_tensor(canonical_landmarks(64), dtype=torch.float32).repeat(3, 1, 1)
+    got_smile, got_neutral = run(img, smile)[0], run(img, neutral)[0]
+    want = model.infer(img, landmarks=smile)["probs"]
+    torch.testing.assert_close(got_smile, want, atol=1e-4, rtol=0)
+    assert float((got_smile - got_neutral).abs().max()) > 1e-4  # the points are used
+
+
+def test_export_refuses_a_branch_that_needs_an_input_a_graph_cannot_take(tmp_path, monkeypatch):
+    from errkit.models.residuals.detected_landmark_residual import DetectedLandmarkResidual
+
+    config, ckpt = _tiny(tmp_path, model=LANDMARK_MODEL)
+    monkeypatch.setattr(DetectedLandmarkResidual, "needs_at_inference",
+                        ("landmarks", "neutral"))
+    with pytest.raises(ExportError, match="DetectedLandmarkResidual needs 'neutral'"):
+        export_model(str(config), str(ckpt), str(tmp_path / "x.pt"))
+    assert not (tmp_path / "x.pt").exists()

@@ -181,3 +181,14 @@ def test_errnet_trains_and_tests_in_given_neutral_mode(landmark_model, fer_batch
                           atol=1e-5)
     with pytest.raises(ValueError, match="68 landmarks"):
         model.infer(inputs["img"])  # the landmark branch needs the face's own points
+
+
+def test_landmark_residual_needs_no_decoder(tiny_errnet, fer_batch, errnet_wrappers):
+    """Without removal the face's own landmarks still feed the head; branches that read
+    the residual image still need the decoder."""
+    model = tiny_errnet(decoder=None, discriminator=None,
+                        residuals=[dict(type="DetectedLandmarkResidual", out_channels=8)])
+    logs = model.train_step(fer_batch(), errnet_wrappers(model))
+    assert "loss_landmark" in logs and "loss_l1" not in logs
+    with pytest.raises(ValueError, match=r"PixelResidual'.*\] read the generated residual"):
+        tiny_errnet(decoder=None, discriminator=None)

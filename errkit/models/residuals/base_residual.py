@@ -69,6 +69,8 @@ class BaseResidual(nn.Module):
             ``landmarks`` / ``neutral_landmarks``. Defaults to False.
         requires_neutral (bool): The branch's training losses use the true
             neutral image. Defaults to False.
+        needs_residual_image (bool): The branch reads the generated neutral or
+            residual image, so the model needs a decoder. Defaults to True.
         needs_at_inference (tuple[str]): Context fields beyond
             :data:`INFERENCE_FIELDS` that ``forward`` needs in eval mode (e.g.
             ``('landmarks',)``: the face's own landmarks, which the inference
@@ -79,6 +81,7 @@ class BaseResidual(nn.Module):
 
     requires_landmarks: bool = False
     requires_neutral: bool = False
+    needs_residual_image: bool = True
     needs_at_inference: Tuple[str, ...] = ()
     out_channels: int
 

@@ -112,6 +112,7 @@ class DetectedLandmarkResidual(BaseResidual):
 
     requires_landmarks = True
     requires_neutral = False
+    needs_residual_image = False
     needs_at_inference = ("landmarks",)
 
     def __init__(self, encoder_channels: Optional[Sequence[int]] = None, source: str = "shape",
