@@ -130,7 +130,8 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
                  num_folds: Optional[int] = None, jobs: int = 1, resume: bool = True,
                  cfg_options: Optional[dict] = None, data_root: Optional[str] = None,
                  smoke: bool = False, folds: Optional[int] = None,
-                 fold_ids: Optional[Sequence[int]] = None) -> Dict[str, Any]:
+                 fold_ids: Optional[Sequence[int]] = None,
+                 train: bool = True) -> Dict[str, Any]:
     """Train and test several configs on one fold, or on the same ``folds``, then
     write the comparison table.
 
@@ -173,6 +174,9 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
             folds. Defaults to None (one fold).
         fold_ids (Sequence[int], optional): With ``folds``, run only these
             folds; the table covers every completed fold. Defaults to None (all).
+        train (bool): Start the runs that have no result. False starts none
+            and writes the table of the runs already complete (runs of
+            ``tools/kfold.py`` included). Defaults to True.
 
     Returns:
         dict: Without ``folds``, the table: ``work_dir``, ``reference`` (name
@@ -202,6 +206,8 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
     if folds is not None and (fold is not None or num_folds is not None):
         raise AblationError("fold and num_folds choose the one fold of a one-fold study; "
                             "with folds, choose folds with fold_ids")
+    if not train and not resume:
+        raise AblationError("resume=False reruns runs, train=False starts none: pass one")
     root = osp.abspath(work_dir)
     try:
         check_output_dir(root, "work dir")
@@ -210,7 +216,7 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
     loaded = load_study_configs(configs, cfg_options, data_root=data_root, smoke=smoke)
     if folds is not None:
         return run_cross_fold_ablation(loaded, root, folds, fold_ids=fold_ids, jobs=jobs,
-                                       resume=resume, runner=run_in_subprocess)
+                                       resume=resume, runner=run_in_subprocess, train=train)
     plan = _plan(loaded, root, fold, num_folds)
     if len({(item["fold"], item["num_folds"]) for item in plan}) > 1:
         folds_text = ", ".join(f"{i['name']}: {i['fold']}/{i['num_folds']}" for i in plan)
@@ -233,6 +239,10 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
             skipped.add(item["name"])
         else:
             pending.append(item)
+    if not train and pending:
+        log("ablation: configs without a result, not started: "
+            + ", ".join(f"'{item['name']}'" for item in pending))
+        pending = []
 
     done, failures = run_pool(pending, lambda item: _run_one(item, resume, jobs), jobs,
                               lambda item: f"ablation: '{item['name']}'", name="errkit-ablation")

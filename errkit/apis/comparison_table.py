@@ -30,7 +30,7 @@ from errkit.utils.atomic_io import atomic_write_json, atomic_write_text
 
 from .experiment import finite_number
 
-__all__ = ["ComparisonFigure", "comparison_figures", "summarize_comparison",
+__all__ = ["ComparisonFigure", "comparison_figures", "summarize_comparison", "coverage_note",
            "format_comparison_markdown", "format_comparison_rst", "format_per_fold_csv",
            "write_comparison_table"]
 
@@ -267,6 +267,48 @@ def _legend(table: Dict[str, Any], name: Callable[[str], str]) -> str:
     return text
 
 
+def _fold_list(folds: Sequence[int]) -> str:
+    return ", ".join(str(i) for i in folds) if folds else "none"
+
+
+def coverage_note(table: Dict[str, Any], name: Callable[[str], str] = str) -> Optional[str]:
+    """A note for a table whose configs completed different folds; None when all
+    completed the same ones.
+
+    Means over different folds are over different test subjects, so the note
+    names the folds each config misses; the paired differences are over the
+    folds both completed.
+
+    Args:
+        table (dict): The table (see :func:`summarize_comparison`).
+        name (Callable): Renders a config name in the note's markup. Defaults
+            to :class:`str`.
+
+    Returns:
+        str or None: The note.
+
+    Examples:
+        >>> note = coverage_note({'rows': [
+        ...     {'name': 'a', 'completed_folds': [0, 1, 2], 'missing_folds': []},
+        ...     {'name': 'b', 'completed_folds': [0], 'missing_folds': [1, 2]}]})
+        >>> note.split('. ')[-1]
+        'Missing folds: b: 1, 2.'
+    """
+    rows = table.get("rows") or []
+    if len({tuple(row["completed_folds"]) for row in rows}) <= 1:
+        return None
+    missing = "; ".join(f"{name(str(row['name']))}: {_fold_list(row['missing_folds'])}"
+                        for row in rows if row["missing_folds"])
+    return ("Not every config completed the same folds: means and std are over different "
+            "test subjects, Δ accuracy and folds won only over the folds both completed. "
+            f"Missing folds: {missing}.")
+
+
+def _coverage_lines(table: Dict[str, Any], name: Callable[[str], str]) -> List[str]:
+    note = coverage_note(table, name)
+    return [] if note is None else [note, ""]
+
+
 def _failed_lines(table: Dict[str, Any], name: Callable[[str], str]) -> List[str]:
     failed = table.get("failed") or []
     if not failed:
@@ -293,12 +335,13 @@ def format_comparison_markdown(table: Dict[str, Any]) -> str:
         table (dict): The table (see :func:`summarize_comparison`).
 
     Returns:
-        str: The text: the legend, the table of configs, the accuracy of each
-        fold and the failed runs.
+        str: The text: the legend, the table of configs, a note when the
+        configs completed different folds (:func:`coverage_note`), the accuracy
+        of each fold and the failed runs.
     """
     lines = [f"# Comparison over {table['num_folds']} folds", "", _legend(table, _md_cell), ""]
-    lines += _md_table(*_main_table(table))
-    lines += ["", "## Accuracy per fold (%)", ""] + _md_table(*_fold_table(table)) + [""]
+    lines += _md_table(*_main_table(table)) + [""] + _coverage_lines(table, _md_cell)
+    lines += ["## Accuracy per fold (%)", ""] + _md_table(*_fold_table(table)) + [""]
     return "\n".join(lines + _failed_lines(table, _md_cell))
 
 
@@ -343,6 +386,7 @@ def format_comparison_rst(table: Dict[str, Any]) -> str:
 
     lines = [_legend(table, literal), ""]
     lines += _rst_table(f"Comparison over {table['num_folds']} folds", *_main_table(table))
+    lines += _coverage_lines(table, literal)
     lines += _rst_table("Accuracy per fold (%)", *_fold_table(table))
     return "\n".join(lines + _failed_lines(table, literal))
 

@@ -178,8 +178,8 @@ def _collect(item: Dict[str, Any], folds: int) -> List[Dict[str, Any]]:
 def run_cross_fold_ablation(configs: Sequence[StudyConfig], work_dir: str, folds: int,
                             fold_ids: Optional[Sequence[int]] = None, jobs: int = 1,
                             resume: bool = True,
-                            runner: Callable[[RunSpec], None] = run_in_subprocess
-                            ) -> Dict[str, Any]:
+                            runner: Callable[[RunSpec], None] = run_in_subprocess,
+                            train: bool = True) -> Dict[str, Any]:
     """Cross-validate every config on the same folds and write the comparison table.
 
     Every fold config is derived, and the configs checked to use the same
@@ -204,10 +204,15 @@ def run_cross_fold_ablation(configs: Sequence[StudyConfig], work_dir: str, folds
             selected run from the start. Defaults to True.
         runner (Callable): Starts one run and returns once it has ended.
             Defaults to :func:`~errkit.apis.experiment.run_in_subprocess`.
+        train (bool): Start the selected runs that have no result. False
+            starts none and writes the table of the runs already complete.
+            Defaults to True.
 
     Returns:
         dict: The table (see :func:`~errkit.apis.comparison_table.summarize_comparison`)
-        with ``work_dir``, ``fold_ids`` (the folds selected) and ``written_at``;
+        with ``work_dir``, ``fold_ids`` (the folds selected), ``not_run`` (the
+        selected runs without a result that ``train=False`` left, as ``name``
+        and ``fold``) and ``written_at``;
         ``failed`` lists ``name``, ``config``, ``fold``, ``work_dir`` and
         ``error`` of each failed run.
 
@@ -224,6 +229,8 @@ def run_cross_fold_ablation(configs: Sequence[StudyConfig], work_dir: str, folds
     folds, jobs = int(folds), int(jobs)
     if jobs < 1:
         raise AblationError(f"jobs must be at least 1, got {jobs}")
+    if not train and not resume:
+        raise AblationError("resume=False reruns runs, train=False starts none: pass one")
     root = osp.abspath(work_dir)
     plan = _plan(configs, root, folds, ids)
 
@@ -241,6 +248,11 @@ def run_cross_fold_ablation(configs: Sequence[StudyConfig], work_dir: str, folds
                         from exc
             else:
                 pending.append(run)
+    not_run = [] if train else [dict(name=run["name"], fold=run["fold"]) for run in pending]
+    if not_run:
+        log(f"ablation: {len(not_run)} selected runs have no result and are not started: "
+            + ", ".join(f"'{r['name']}' fold {r['fold']}" for r in not_run))
+        pending = []
 
     results, errors = run_pool(pending, lambda run: _run(run, resume, jobs, runner), jobs,
                                _label, name="errkit-ablation")
@@ -253,7 +265,7 @@ def run_cross_fold_ablation(configs: Sequence[StudyConfig], work_dir: str, folds
                     results=_collect(item, folds), ran_folds=ran[item["name"]])
                for item in plan]
     table = summarize_comparison(entries, folds, failed)
-    table.update(work_dir=root, fold_ids=ids, written_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+    table.update(work_dir=root, fold_ids=ids, not_run=not_run, written_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
     out_dir = osp.join(root, SUMMARY_DIR)
     write_comparison_table(table, out_dir)
     if failed:

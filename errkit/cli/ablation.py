@@ -6,7 +6,8 @@ config, removal gains) to ``WORK_DIR/ablation/``. With ``--folds K``, every conf
 is cross-validated on the same K folds in ``WORK_DIR/<config name>/fold_<i>`` and
 the table gives mean ± std over folds and the per-fold differences to the first
 config. Rerunning the same command skips completed runs and resumes an
-interrupted one from its last checkpoint.
+interrupted one from its last checkpoint; ``--table-only`` starts no run and writes
+the table of the completed ones.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         "completed fold)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="runs trained at once, sharing the CPU threads (default: 1)")
+    parser.add_argument("--table-only", action="store_true",
+                        help="start no run: write the table of the runs already complete "
+                        "(those of tools/kfold.py included)")
     parser.add_argument("--no-resume", action="store_true",
                         help="rerun every selected run from scratch instead of skipping completed "
                         "runs and resuming interrupted ones")
@@ -89,7 +93,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
                              num_folds=args.num_folds, jobs=args.jobs,
                              resume=not args.no_resume, cfg_options=args.cfg_options,
                              data_root=args.data_root, smoke=args.smoke,
-                             folds=args.folds, fold_ids=args.fold_ids)
+                             folds=args.folds, fold_ids=args.fold_ids,
+                             train=not args.table_only)
     except AblationError as exc:
         if exc.table is not None:
             print(render(exc.table))

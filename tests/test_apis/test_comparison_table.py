@@ -11,7 +11,8 @@ import pytest
 from docutils import nodes
 from docutils.core import publish_doctree
 
-from errkit.apis.comparison_table import (comparison_figures, format_comparison_markdown,
+from errkit.apis.comparison_table import (comparison_figures, coverage_note,
+                                          format_comparison_markdown,
                                           format_comparison_rst, format_per_fold_csv,
                                           summarize_comparison, write_comparison_table)
 
@@ -116,6 +117,10 @@ def test_markdown_table():
     assert "| Config | Fold 0 | Fold 1 | Fold 2 | Fold 3 |" in lines
     assert "| errnet | 70.00 | n/a | 55.00 | 90.00 |" in lines
     assert "- errnet fold 1: see /w/errnet/fold_1" in lines
+    # configs on different folds: said below the table, with the folds each misses
+    note = next(line for line in lines if line.startswith("Not every config"))
+    assert lines.index(note) < lines.index("## Accuracy per fold (%)")
+    assert note.endswith("Missing folds: base: 3; errnet: 1.")
     cells = [c.strip() for line in lines if line.startswith("| ") for c in line.split("|")]
     assert "-" not in cells  # no lone dash: it would turn into a bullet in a docs table
 
@@ -144,6 +149,13 @@ def test_rst_renders_the_same_cells_without_bullets():
     assert _cells(tables[0]) + _cells(tables[1]) == rows
     assert "(reference: base)" in doctree.astext()
     assert "errnet fold 1: see /w/errnet/fold_1" in doctree.astext()
+    assert "Missing folds: base: 3; errnet: 1." in doctree.astext()
+
+    # the same folds everywhere: no note, however many folds are missing
+    same = summarize_comparison([dict(name=n, results=BASE) for n in ("a", "b")], num_folds=4)
+    assert coverage_note(same) is None
+    assert "Not every config" not in format_comparison_markdown(same)
+    assert "Not every config" not in format_comparison_rst(same)
 
 
 def test_names_that_look_like_markup_stay_text():

@@ -187,6 +187,48 @@ def test_runs_are_shared_with_kfold(tmp_path, fake, logged):
     assert not [line for line in logged if "different config" in line]
 
 
+def test_table_of_kfold_runs_on_different_folds(tmp_path, fake, logged, capsys):
+    """Configs cross-validated by tools/kfold.py on different shares of the folds:
+    the comparison reads their runs as complete and trains nothing."""
+    configs = [_bare(tmp_path, n) for n in ("base", "errnet", "given")]
+    work = tmp_path / "work"
+    by_kfold = fake(module=kfold_module, extra={
+        "errnet": {"expr/rated/accuracy": 0.7},
+        "given": {"expr/given_neutral/accuracy": 0.8, "expr/rated/accuracy": 0.6}})
+    for config, ids in zip(configs, ([0, 1, 2, 3], [0, 1, 2, 3], [1, 2])):
+        run_kfold(config, folds=4, fold_ids=ids, work_dir=str(work / Path(config).stem))
+    assert len(by_kfold.calls) == 10
+
+    worker = fake()
+    table = run_ablation(configs, str(work), folds=4, train=False)
+    assert worker.calls == [] and not [line for line in logged if "different config" in line]
+    assert table["not_run"] == [dict(name="given", fold=0), dict(name="given", fold=3)]
+    base, errnet, given = table["rows"]
+    assert given["completed_folds"] == [1, 2] and given["missing_folds"] == [0, 3]
+    assert given["delta_accuracy"]["num_folds"] == 2  # paired over the common folds
+    assert given["delta_accuracy"]["mean"] == pytest.approx(-0.2)
+    assert errnet["delta_accuracy"]["num_folds"] == 4
+    assert given["metrics"]["expr/given_neutral/accuracy"]["mean"] == pytest.approx(0.8)
+    md = (work / "ablation" / "summary.md").read_text()
+    assert "| Macro F1 (%) | given_neutral accuracy (%) | rated accuracy (%) |" in md
+    assert "| given | 2/4 | 48.75 ± 6.25 | 50.00 ± 0.00 | 80.00 ± 0.00 | 60.00 ± 0.00 " \
+        "| -20.00 ± 0.00 | 0/2 |" in md
+    assert "Missing folds: given: 0, 3." in md
+
+    # folds every config completed: nothing to train either
+    run_ablation(configs, str(work), folds=4, fold_ids=[1, 2])
+    assert worker.calls == []
+    # the command: the same table, no run; --table-only cannot rerun
+    from errkit.cli.ablation import main as ablation_main
+    ablation_main([*configs, "--folds", "4", "--table-only", "--work-dir", str(work)])
+    assert worker.calls == [] and "Missing folds: given: 0, 3." in capsys.readouterr().out
+    with pytest.raises(AblationError, match="train=False starts none"):
+        run_ablation(configs, str(work), folds=4, train=False, resume=False)
+    # a one-fold study's table of what is complete
+    one = run_ablation(configs[:2], str(tmp_path / "one"), fold=0, num_folds=4, train=False)
+    assert worker.calls == [] and one["rows"] == []
+
+
 def test_parallel_runs_failures_are_named(tmp_path, fake, monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
     worker = fake(fail={("bad", 1)}, delay=0.2)
