@@ -267,8 +267,10 @@ def _legend(table: Dict[str, Any], name: Callable[[str], str]) -> str:
     return text
 
 
-def _fold_list(folds: Sequence[int]) -> str:
-    return ", ".join(str(i) for i in folds) if folds else "none"
+def _missing(row: Dict[str, Any]) -> str:
+    if not row["completed_folds"]:
+        return "all"
+    return ", ".join(str(i) for i in row["missing_folds"])
 
 
 def coverage_note(table: Dict[str, Any], name: Callable[[str], str] = str) -> Optional[str]:
@@ -297,7 +299,7 @@ def coverage_note(table: Dict[str, Any], name: Callable[[str], str] = str) -> Op
     rows = table.get("rows") or []
     if len({tuple(row["completed_folds"]) for row in rows}) <= 1:
         return None
-    missing = "; ".join(f"{name(str(row['name']))}: {_fold_list(row['missing_folds'])}"
+    missing = "; ".join(f"{name(str(row['name']))}: {_missing(row)}"
                         for row in rows if row["missing_folds"])
     return ("Not every config completed the same folds: means and std are over different "
             "test subjects, Δ accuracy and folds won only over the folds both completed. "

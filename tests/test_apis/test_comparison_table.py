@@ -156,6 +156,9 @@ def test_rst_renders_the_same_cells_without_bullets():
     assert coverage_note(same) is None
     assert "Not every config" not in format_comparison_markdown(same)
     assert "Not every config" not in format_comparison_rst(same)
+    empty = summarize_comparison([dict(name="a", results=BASE), dict(name="b", results=[])],
+                                 num_folds=4)
+    assert coverage_note(empty).endswith("Missing folds: a: 3; b: all.")
 
 
 def test_names_that_look_like_markup_stay_text():
