@@ -1,5 +1,5 @@
-"""Ablation study, several configs on one fold and one table:
-``python tools/ablation.py CONFIG [CONFIG ...] [--work-dir DIR] [--fold F] [--jobs 2]``."""
+"""Ablation study, several configs on the same fold(s) and one table:
+``python tools/ablation.py CONFIG [CONFIG ...] [--fold F | --folds K] [--jobs 2]``."""
 
 from errkit.cli.ablation import main
 

@@ -1,5 +1,5 @@
 """K-fold cross-validation of a config:
-``python tools/kfold.py CONFIG --folds 10 [--work-dir DIR] [--fold-ids 0 3] [--inline]``."""
+``python tools/kfold.py CONFIG --folds 10 [--work-dir DIR] [--fold-ids 0 3] [--jobs 2]``."""
 
 from errkit.cli.kfold import main
 

@@ -10,10 +10,14 @@ Modules:
 - :mod:`~errkit.apis.export`: TorchScript and ONNX export;
 - :mod:`~errkit.apis.experiment`: one config trained and tested on one fold, in
   this process or a fresh one, which :mod:`~errkit.apis.kfold` (with
-  :mod:`~errkit.apis.kfold_summary`) and :mod:`~errkit.apis.ablation` are made of.
+  :mod:`~errkit.apis.kfold_summary`) and :mod:`~errkit.apis.ablation` are made of,
+  several at once through :mod:`~errkit.apis.run_pool`; an ablation study across
+  folds (:mod:`~errkit.apis.cross_fold_ablation`) writes the table of
+  :mod:`~errkit.apis.comparison_table`.
 """
 
 from .ablation import AblationError, format_ablation_markdown, run_ablation
+from .comparison_table import format_comparison_markdown, summarize_comparison
 from .experiment import (ExperimentError, RunSpec, load_completed_run, read_run_result,
                          run_in_subprocess)
 from .export import ExportError, ExportResult, export_model
@@ -39,6 +43,7 @@ __all__ = ["ExpressionRemover", "FaceResult", "ImageResult", "OutOfDomainWarning
            "load_completed_run",
            "KFoldError", "derive_fold_config", "run_fold", "run_kfold", "summarize_folds",
            "write_summary", "AblationError", "run_ablation", "format_ablation_markdown",
+           "summarize_comparison", "format_comparison_markdown",
            "predict_video", "VideoResult", "FrameResult", "VideoError", "VideoReader",
            "VIDEO_EXTENSIONS", "is_video_file", "FaceTracker", "TrackedFace",
            "AtomicVideoWriter"]

@@ -1,16 +1,21 @@
-"""Ablation studies: train several configs on the same fold and compare them in one table.
+"""Ablation studies: several configs trained on the same fold(s), compared in one table.
 
-:func:`run_ablation` gives every config a row named by its file stem. Each
-config is derived for one fold (as :func:`~errkit.apis.kfold.run_kfold` does for
-each of its folds), trained and tested in a fresh process in ``WORK_DIR/<name>``,
-and its test metrics read from ``WORK_DIR/<name>/fold_result.json``. A config
-with a result is skipped and an interrupted one resumes from its last
-checkpoint, so rerunning the same command finishes an interrupted study. The
-table (``WORK_DIR/ablation/summary.json`` and ``summary.md``) gives accuracy,
-macro F1, the removal gains and the accuracy difference to the first config,
-the reference.
+:func:`run_ablation` gives every config a row named by its file stem; the first
+config is the reference.
 
-Layout of ``WORK_DIR``::
+- Given ``folds``, every config is cross-validated on the same folds and the
+  table gives mean ± std over folds and the paired per-fold differences to the
+  reference: see :mod:`~errkit.apis.cross_fold_ablation`.
+- Otherwise each config is derived for one fold (as
+  :func:`~errkit.apis.kfold.run_kfold` does for each of its folds), trained and
+  tested in a fresh process in ``WORK_DIR/<name>``, and its test metrics read
+  from ``WORK_DIR/<name>/fold_result.json``. The table
+  (``WORK_DIR/ablation/summary.json`` and ``summary.md``) gives accuracy, macro
+  F1, the removal gains and the accuracy difference to the reference.
+
+Either way, a run with a result is skipped and an interrupted one resumes from
+its last checkpoint, so rerunning the same command finishes an interrupted
+study. Layout of ``WORK_DIR`` for one fold::
 
     <name>/fold_config.py    the derived config (``tools/train.py`` can run it)
     <name>/fold_result.json  the config's test metrics, once it is complete
@@ -24,24 +29,23 @@ from __future__ import annotations
 import logging
 import os
 import os.path as osp
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Sequence
 
-from errkit.config import ConfigNotFoundError, load_config, make_smoke_config, set_data_root
 from errkit.utils.atomic_io import atomic_write_json, atomic_write_text
 from errkit.utils.output_paths import OutputPathError, check_output_dir
 
+from .ablation_configs import AblationError, StudyConfig, load_study_configs
+from .cross_fold_ablation import run_cross_fold_ablation
 from .experiment import (CONFIG_FILE, RESULT_FILE, ExperimentError, RunSpec, config_sha1,
                          finite_number, load_completed_run, log, read_run_result,
                          run_in_subprocess)
 from .kfold import derive_fold_config
+from .run_pool import run_pool, threads_per_job, worker_log_file
 
 __all__ = ["AblationError", "ABLATION_METRICS", "run_ablation", "format_ablation_markdown"]
 
 SUMMARY_DIR = "ablation"
-WORKER_LOG = "worker.log"
 
 #: Row field -> key in the test metrics; a metric the model does not report is None.
 ABLATION_METRICS = (
@@ -50,35 +54,6 @@ ABLATION_METRICS = (
     ("psnr_gain_db", "removal/psnr_gain_db"),
     ("ssim_gain", "removal/ssim_gain"),
 )
-
-
-class AblationError(ExperimentError):
-    """An ablation study that cannot run, or configs of it that failed; the message
-    names the configs.
-
-    Args:
-        message (str): What went wrong.
-        table (dict, optional): The table of the completed configs, when configs
-            failed after it was written. Defaults to None.
-
-    Attributes:
-        table (dict or None): As given.
-    """
-
-    def __init__(self, message: str, table: Optional[Dict[str, Any]] = None) -> None:
-        super().__init__(message)
-        self.table = table
-
-
-def _config_names(configs: Sequence[str]) -> List[str]:
-    names: Dict[str, str] = {}
-    for path in configs:
-        name = osp.splitext(osp.basename(str(path)))[0]
-        if name in names:
-            raise AblationError(f"configs {names[name]} and {path} share the name '{name}' "
-                                "(the file stem names a row and its work dir); rename one")
-        names[name] = str(path)
-    return list(names)
 
 
 def _fold_setting(cfg, key: str, given: Optional[int], name: str, path: str) -> int:
@@ -92,27 +67,11 @@ def _fold_setting(cfg, key: str, given: Optional[int], name: str, path: str) -> 
                         f"{key}= to run_ablation (--{flag} on the command line)")
 
 
-def _plan(configs: Sequence[str], root: str, fold: Optional[int], num_folds: Optional[int],
-          cfg_options: Optional[dict], data_root: Optional[str] = None,
-          smoke: bool = False) -> List[Dict[str, Any]]:
-    """Load and derive every config before anything trains; bad ones fail here."""
+def _plan(configs: Sequence[StudyConfig], root: str, fold: Optional[int],
+          num_folds: Optional[int]) -> List[Dict[str, Any]]:
+    """Derive every config for its fold before anything trains; bad ones fail here."""
     plan = []
-    for name, path in zip(_config_names(configs), configs):
-        path = str(path)
-        try:
-            cfg = load_config(path, cfg_options)
-        except ConfigNotFoundError as exc:
-            raise AblationError(f"config '{name}': {exc}") from exc
-        except Exception as exc:  # syntax errors, bad _base_, bad cfg_options
-            raise AblationError(f"config '{name}' ({path}) cannot be loaded: "
-                                f"{type(exc).__name__}: {exc}") from exc
-        try:
-            if data_root:
-                set_data_root(cfg, data_root)
-            if smoke:
-                log(f"ablation: config '{name}': {make_smoke_config(cfg)}")
-        except ValueError as exc:
-            raise AblationError(f"config '{name}' ({path}): {exc}") from exc
+    for name, path, cfg in configs:
         item_fold = _fold_setting(cfg, "fold", fold, name, path)
         item_folds = _fold_setting(cfg, "num_folds", num_folds, name, path)
         work_dir = osp.join(root, name)
@@ -133,21 +92,20 @@ def _read_result(item: Dict[str, Any]) -> Dict[str, Any]:
         raise AblationError(f"config '{item['name']}' ({item['config']}): {exc}") from exc
 
 
-def _run_one(item: Dict[str, Any], resume: bool, num_threads: Optional[int],
-             capture: bool) -> Dict[str, Any]:
+def _run_one(item: Dict[str, Any], resume: bool, jobs: int) -> Dict[str, Any]:
     """Train and test one config in a worker process; its ``fold_result.json``."""
     result_path = osp.join(item["work_dir"], RESULT_FILE)
     if not resume and osp.isfile(result_path):
         os.remove(result_path)
     config_file = osp.join(item["work_dir"], CONFIG_FILE)
     atomic_write_text(config_file, item["text"])
-    log_file = osp.join(item["work_dir"], WORKER_LOG) if capture else None
+    log_file = worker_log_file(item["work_dir"], jobs)
     log(f"ablation: running '{item['name']}' (fold {item['fold']} of {item['num_folds']}) "
         f"in {item['work_dir']}" + (f", output in {log_file}" if log_file else ""))
     try:
         run_in_subprocess(RunSpec(config_file, item["fold"], item["num_folds"],
                                   f"{item['name']}_fold{item['fold']}", resume=resume,
-                                  num_threads=num_threads, log_file=log_file))
+                                  num_threads=threads_per_job(jobs), log_file=log_file))
     except ExperimentError as exc:
         raise AblationError(str(exc)) from exc
     if not osp.isfile(result_path):
@@ -171,29 +129,40 @@ def _row(item: Dict[str, Any], result: Dict[str, Any], skipped: bool) -> Dict[st
 def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = None,
                  num_folds: Optional[int] = None, jobs: int = 1, resume: bool = True,
                  cfg_options: Optional[dict] = None, data_root: Optional[str] = None,
-                 smoke: bool = False) -> Dict[str, Any]:
-    """Train and test several configs on one fold, then write the comparison table.
+                 smoke: bool = False, folds: Optional[int] = None,
+                 fold_ids: Optional[Sequence[int]] = None,
+                 train: bool = True) -> Dict[str, Any]:
+    """Train and test several configs on one fold, or on the same ``folds``, then
+    write the comparison table.
 
     Every config is loaded and derived (and the arguments checked) before any
-    training starts. Each then runs in its own process in ``WORK_DIR/<name>``;
-    a config that fails does not stop the others, and the table of the
-    completed ones is written before the failures are raised.
+    training starts. Each run then goes in its own process; a run that fails
+    does not stop the others, and the table of the completed ones is written
+    before the failures are raised.
+
+    Without ``folds``, each config runs one fold in ``WORK_DIR/<name>`` and
+    the table has its test figures. With ``folds``, every config is
+    cross-validated in ``WORK_DIR/<name>/fold_<i>`` (the layout of
+    :func:`~errkit.apis.kfold.run_kfold`) and the table has mean ± std over
+    folds and paired per-fold differences to the first config (see
+    :func:`~errkit.apis.cross_fold_ablation.run_cross_fold_ablation`).
 
     Args:
         configs (Sequence[str]): Config files (paths, or names in a plugin's
             config folder). Each names a row by its file stem; the first is the
             reference of ``delta_accuracy``.
         work_dir (str): Root of the configs' work dirs and of ``ablation/``.
-        fold (int, optional): The test fold of every config. Defaults to None
-            (each config's top-level ``fold`` variable).
-        num_folds (int, optional): Number of folds of every config. Defaults to
-            None (each config's top-level ``num_folds`` variable).
-        jobs (int): Configs run at once. With more than one, each worker gets
+        fold (int, optional): The test fold of every config (one-fold study).
+            Defaults to None (each config's top-level ``fold`` variable).
+        num_folds (int, optional): Number of folds of every config (one-fold
+            study). Defaults to None (each config's top-level ``num_folds``
+            variable).
+        jobs (int): Runs at once. With more than one, each worker gets
             ``max(1, os.cpu_count() // jobs)`` CPU threads and writes its output
-            to ``WORK_DIR/<name>/worker.log``. Defaults to 1.
-        resume (bool): Skip configs that have a ``fold_result.json`` and resume
+            to its run's ``worker.log``. Defaults to 1.
+        resume (bool): Skip runs that have a ``fold_result.json`` and resume
             an interrupted one from its last checkpoint. False reruns every
-            config from the start. Defaults to True.
+            selected run from the start. Defaults to True.
         cfg_options (dict, optional): Overrides merged into every config.
             Defaults to None.
         data_root (str, optional): Read every dataset of every config from
@@ -201,22 +170,30 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
             None.
         smoke (bool): Run every config as a smoke run (see
             :func:`errkit.config.make_smoke_config`). Defaults to False.
+        folds (int, optional): Cross-validate every config with this many
+            folds. Defaults to None (one fold).
+        fold_ids (Sequence[int], optional): With ``folds``, run only these
+            folds; the table covers every completed fold. Defaults to None (all).
+        train (bool): Start the runs that have no result. False starts none
+            and writes the table of the runs already complete (runs of
+            ``tools/kfold.py`` included). Defaults to True.
 
     Returns:
-        dict: The table: ``work_dir``, ``reference`` (name of the first config),
-        ``rows`` (completed configs in the order given, each with ``name``,
-        ``config``, ``work_dir``, ``fold``, ``num_folds``, ``accuracy``,
-        ``macro_f1``, ``psnr_gain_db``, ``ssim_gain`` (None when the model
-        does not report it), ``delta_accuracy`` (accuracy minus the
+        dict: Without ``folds``, the table: ``work_dir``, ``reference`` (name
+        of the first config), ``rows`` (completed configs in the order given,
+        each with ``name``, ``config``, ``work_dir``, ``fold``, ``num_folds``,
+        ``accuracy``, ``macro_f1``, ``psnr_gain_db``, ``ssim_gain`` (None when
+        the model does not report it), ``delta_accuracy`` (accuracy minus the
         reference's; None without both), ``wall_s`` and ``skipped``) and
         ``failed`` (``name``, ``config``, ``work_dir`` and ``error`` of each
-        failed config).
+        failed config). With ``folds``, the cross-fold table (see
+        :func:`~errkit.apis.comparison_table.summarize_comparison`).
 
     Raises:
         AblationError: Bad arguments, a work dir that cannot be written, a
-            config that cannot be loaded or derived
-            (duplicate names, no fold given), an unreadable result, or, after
-            the table is written, every config that failed.
+            config that cannot be loaded or derived (duplicate names, no fold
+            given), configs that would not use the same folds, an unreadable
+            result, or, after the table is written, every run that failed.
     """
     configs = [str(c) for c in configs]
     if not configs:
@@ -224,15 +201,26 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
     jobs = int(jobs)
     if jobs < 1:
         raise AblationError(f"jobs must be at least 1, got {jobs}")
+    if folds is None and fold_ids is not None:
+        raise AblationError("fold_ids selects folds of a cross-validation: pass folds too")
+    if folds is not None and (fold is not None or num_folds is not None):
+        raise AblationError("fold and num_folds choose the one fold of a one-fold study; "
+                            "with folds, choose folds with fold_ids")
+    if not train and not resume:
+        raise AblationError("resume=False reruns runs, train=False starts none: pass one")
     root = osp.abspath(work_dir)
     try:
         check_output_dir(root, "work dir")
     except OutputPathError as exc:
         raise AblationError(str(exc)) from None
-    plan = _plan(configs, root, fold, num_folds, cfg_options, data_root, smoke)
+    loaded = load_study_configs(configs, cfg_options, data_root=data_root, smoke=smoke)
+    if folds is not None:
+        return run_cross_fold_ablation(loaded, root, folds, fold_ids=fold_ids, jobs=jobs,
+                                       resume=resume, runner=run_in_subprocess, train=train)
+    plan = _plan(loaded, root, fold, num_folds)
     if len({(item["fold"], item["num_folds"]) for item in plan}) > 1:
-        folds = ", ".join(f"{i['name']}: {i['fold']}/{i['num_folds']}" for i in plan)
-        log(f"ablation: the configs test on different folds ({folds}); pass fold and "
+        folds_text = ", ".join(f"{i['name']}: {i['fold']}/{i['num_folds']}" for i in plan)
+        log(f"ablation: the configs test on different folds ({folds_text}); pass fold and "
             "num_folds to compare them on the same one", logging.WARNING)
 
     results: Dict[str, Dict[str, Any]] = {}
@@ -251,31 +239,15 @@ def run_ablation(configs: Sequence[str], work_dir: str, fold: Optional[int] = No
             skipped.add(item["name"])
         else:
             pending.append(item)
+    if not train and pending:
+        log("ablation: configs without a result, not started: "
+            + ", ".join(f"'{item['name']}'" for item in pending))
+        pending = []
 
-    errors: Dict[str, str] = {}
-    lock = threading.Lock()
-    num_threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
-
-    def work(item: Dict[str, Any]) -> None:
-        try:
-            result = _run_one(item, resume, num_threads, capture=jobs > 1)
-        except Exception as exc:  # one failed config must not stop the others
-            message = str(exc) if isinstance(exc, ExperimentError) \
-                else f"{type(exc).__name__}: {exc}"
-            log(f"ablation: '{item['name']}' failed: {message}", logging.ERROR)
-            with lock:
-                errors[item["name"]] = message
-            return
-        with lock:
-            results[item["name"]] = result
-
-    if jobs == 1:
-        for item in pending:
-            work(item)
-    elif pending:
-        with ThreadPoolExecutor(max_workers=min(jobs, len(pending)),
-                                thread_name_prefix="errkit-ablation") as pool:
-            list(pool.map(work, pending))
+    done, failures = run_pool(pending, lambda item: _run_one(item, resume, jobs), jobs,
+                              lambda item: f"ablation: '{item['name']}'", name="errkit-ablation")
+    results.update({pending[i]["name"]: result for i, result in done.items()})
+    errors = {pending[i]["name"]: message for i, message in failures.items()}
 
     rows = [_row(item, results[item["name"]], item["name"] in skipped)
             for item in plan if item["name"] in results]

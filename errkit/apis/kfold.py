@@ -20,7 +20,9 @@ Layout of ``WORK_DIR``::
     kfold/summary.json, kfold/summary.md, kfold/confusion_matrix.png
 
 Each fold is a run of :mod:`errkit.apis.experiment` (in a fresh process, or
-inline), the same runs that an ablation study is made of.
+inline), the same runs that an ablation study is made of; ``jobs`` folds can run
+at once (:mod:`errkit.apis.run_pool`), each with its share of the CPU threads
+and its output in ``WORK_DIR/fold_{i}/worker.log``.
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ from .experiment import (CONFIG_FILE, RESULT_FILE, ExperimentError, RunSpec, con
 from .kfold_summary import (SUMMARY_METRICS, KFoldError, SummaryMetric,
                             format_summary_markdown, plot_confusion_matrix, summarize_folds,
                             write_summary)
+from .run_pool import run_pool, threads_per_job, worker_log_file
 
 __all__ = ["KFoldError", "SummaryMetric", "SUMMARY_METRICS", "FOLD_CONFIG", "FOLD_RESULT",
-           "set_dataset_fold", "derive_fold_config", "run_fold", "run_kfold",
+           "set_dataset_fold", "derive_fold_config", "select_folds", "run_fold", "run_kfold",
            "load_fold_results", "summarize_folds", "format_summary_markdown",
            "plot_confusion_matrix", "write_summary"]
 
@@ -149,6 +152,33 @@ def derive_fold_config(cfg, fold: int, num_folds: int, work_dir: str):
     return fold_cfg
 
 
+def select_folds(folds: int, fold_ids: Optional[Sequence[int]] = None) -> List[int]:
+    """The folds to run: ``fold_ids`` sorted and deduplicated, or all of them.
+
+    Args:
+        folds (int): Number of folds (at least 2).
+        fold_ids (Sequence[int], optional): A subset. Defaults to None (all).
+
+    Returns:
+        list[int]: The fold numbers.
+
+    Raises:
+        KFoldError: Fewer than 2 folds, or an id outside ``[0, folds)``.
+
+    Examples:
+        >>> select_folds(3), select_folds(10, [7, 2, 7])
+        ([0, 1, 2], [2, 7])
+    """
+    folds = int(folds)
+    if folds < 2:
+        raise KFoldError(f"the number of folds must be at least 2, got {folds}")
+    ids = list(range(folds)) if fold_ids is None else sorted({int(i) for i in fold_ids})
+    bad = [i for i in ids if not 0 <= i < folds]
+    if bad or not ids:
+        raise KFoldError(f"fold ids must lie in [0, {folds - 1}], got {list(fold_ids or [])}")
+    return ids
+
+
 def load_fold_results(work_dir: str, num_folds: int) -> List[Dict[str, Any]]:
     """The ``fold_result.json`` of every completed fold of ``work_dir``, by fold.
 
@@ -177,8 +207,12 @@ def run_kfold(config_path: str, folds: int = 10, work_dir: Optional[str] = None,
               cfg_options: Optional[dict] = None, fold_ids: Optional[Sequence[int]] = None,
               isolate: str = "process", resume: bool = True,
               launcher: str = "none", data_root: Optional[str] = None,
-              smoke: bool = False) -> Dict[str, Any]:
+              smoke: bool = False, jobs: int = 1) -> Dict[str, Any]:
     """Cross-validate a config: train and test each fold, then write the summary.
+
+    With ``isolate='process'`` a fold that fails does not stop the others: the
+    summary of the completed folds is written, then one error names every
+    failed fold and its work dir.
 
     Args:
         config_path (str): Config file (path, or name in a plugin's config folder).
@@ -203,24 +237,30 @@ def run_kfold(config_path: str, folds: int = 10, work_dir: Optional[str] = None,
         smoke (bool): Run every fold as a smoke run (see
             :func:`errkit.config.make_smoke_config`); the default work dir
             gets the suffix ``_smoke``. Defaults to False.
+        jobs (int): Folds run at once (``isolate='process'`` and
+            ``launcher='none'`` only). With more than one, each worker gets
+            ``max(1, os.cpu_count() // jobs)`` CPU threads and writes its output
+            to ``WORK_DIR/fold_{i}/worker.log``. Defaults to 1.
 
     Returns:
         dict: The summary (see :func:`summarize_folds`).
 
     Raises:
         KFoldError: Bad arguments, a work dir that cannot be written, a config
-            the folds cannot be derived from, a failed fold subprocess or
-            unreadable fold results.
+            the folds cannot be derived from, unreadable fold results or, after
+            the summary is written, the failed folds (its ``summary`` attribute
+            holds that summary).
     """
     if isolate not in ("process", "inline"):
         raise KFoldError(f"isolate must be 'process' or 'inline', got {isolate!r}")
+    jobs = int(jobs)
+    if jobs < 1:
+        raise KFoldError(f"jobs must be at least 1, got {jobs}")
+    if jobs > 1 and (isolate != "process" or launcher != "none"):
+        raise KFoldError("jobs > 1 runs folds in parallel processes: it needs "
+                         "isolate='process' and launcher='none'")
     folds = int(folds)
-    if folds < 2:
-        raise KFoldError(f"the number of folds must be at least 2, got {folds}")
-    ids = list(range(folds)) if fold_ids is None else sorted({int(i) for i in fold_ids})
-    bad = [i for i in ids if not 0 <= i < folds]
-    if bad or not ids:
-        raise KFoldError(f"fold ids must lie in [0, {folds - 1}], got {list(fold_ids or [])}")
+    ids = select_folds(folds, fold_ids)
     cfg = load_config(config_path, cfg_options)
     try:
         if data_root:
@@ -237,6 +277,7 @@ def run_kfold(config_path: str, folds: int = 10, work_dir: Optional[str] = None,
         raise KFoldError(str(exc)) from None
     stem = osp.splitext(osp.basename(config_path))[0]
 
+    pending = []
     for fold in ids:
         fold_dir = osp.join(root, f"fold_{fold}")
         result_path = osp.join(fold_dir, FOLD_RESULT)
@@ -248,25 +289,51 @@ def run_kfold(config_path: str, folds: int = 10, work_dir: Optional[str] = None,
             except ExperimentError as exc:
                 raise KFoldError(str(exc)) from exc
             continue
+        pending.append((fold, fold_dir, text))
+
+    def prepare(fold: int, fold_dir: str, text: str) -> str:
+        result_path = osp.join(fold_dir, FOLD_RESULT)
         if is_main_process():
             if not resume and osp.isfile(result_path):
                 os.remove(result_path)
             atomic_write_text(osp.join(fold_dir, FOLD_CONFIG), text)
-        log(f"fold {fold}/{folds}: running ({isolate}) in {fold_dir}")
-        config_file = osp.join(fold_dir, FOLD_CONFIG)
-        if isolate == "inline":
-            run_fold(config_file, fold, folds, resume=resume, launcher=launcher,
-                     experiment_name=f"{stem}_fold{fold}")
-        else:
-            try:
-                run_in_subprocess(RunSpec(config_file, fold, folds, f"{stem}_fold{fold}",
-                                          resume=resume, launcher=launcher))
-            except ExperimentError as exc:
-                raise KFoldError(str(exc)) from exc
+        return osp.join(fold_dir, FOLD_CONFIG)
+
+    def check(fold: int, fold_dir: str) -> None:
+        result_path = osp.join(fold_dir, FOLD_RESULT)
         if is_main_process() and not osp.isfile(result_path):
             raise KFoldError(f"fold {fold} finished without writing {result_path}")
 
+    def run_one(task) -> None:
+        fold, fold_dir, text = task
+        log_file = worker_log_file(fold_dir, jobs)
+        config_file = prepare(fold, fold_dir, text)
+        log(f"fold {fold}/{folds}: running ({isolate}) in {fold_dir}"
+            + (f", output in {log_file}" if log_file else ""))
+        run_in_subprocess(RunSpec(config_file, fold, folds, f"{stem}_fold{fold}",
+                                  resume=resume, launcher=launcher,
+                                  num_threads=threads_per_job(jobs), log_file=log_file))
+        check(fold, fold_dir)
+
+    errors: Dict[int, str] = {}
+    if isolate == "inline":
+        for fold, fold_dir, text in pending:
+            log(f"fold {fold}/{folds}: running ({isolate}) in {fold_dir}")
+            run_fold(prepare(fold, fold_dir, text), fold, folds, resume=resume,
+                     launcher=launcher, experiment_name=f"{stem}_fold{fold}")
+            check(fold, fold_dir)
+    else:
+        errors = run_pool(pending, run_one, jobs, lambda task: f"fold {task[0]}/{folds}",
+                          name="errkit-kfold")[1]
+
+    results = load_fold_results(root, folds)
     if not is_main_process():
-        return summarize_folds(load_fold_results(root, folds), folds)
-    return write_summary(load_fold_results(root, folds), osp.join(root, SUMMARY_DIR), folds,
-                         title=stem)
+        return summarize_folds(results, folds)
+    summary = write_summary(results, osp.join(root, SUMMARY_DIR), folds, title=stem)
+    if errors:
+        lines = "\n".join(f"  fold {pending[i][0]}, work dir {pending[i][1]}: {message}"
+                          for i, message in errors.items())
+        raise KFoldError(f"{len(errors)} of {len(pending)} folds failed (the summary of the "
+                         f"completed folds is in {osp.join(root, SUMMARY_DIR)}); run again to "
+                         f"resume them:\n{lines}", summary=summary)
+    return summary

@@ -16,7 +16,20 @@ CONFUSION_KEY = "expr/confusion_matrix"
 
 
 class KFoldError(ExperimentError):
-    """A cross-validation that cannot run or be summarised; the message says why."""
+    """A cross-validation that cannot run or be summarised; the message says why.
+
+    Args:
+        message (str): What went wrong.
+        summary (dict, optional): The summary of the completed folds, when folds
+            failed after it was written. Defaults to None.
+
+    Attributes:
+        summary (dict or None): As given.
+    """
+
+    def __init__(self, message: str, summary: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 class SummaryMetric(NamedTuple):

@@ -1,9 +1,13 @@
-"""``tools/ablation.py`` and ``errkit ablation``: several configs on one fold, one table.
+"""``tools/ablation.py`` and ``errkit ablation``: several configs on the same fold(s), one table.
 
 Trains and tests each config on the same fold in ``WORK_DIR/<config name>`` and
 writes the comparison table (accuracy, macro F1, accuracy difference to the first
-config, removal gains) to ``WORK_DIR/ablation/``. Rerunning the same command skips
-completed configs and resumes an interrupted one from its last checkpoint.
+config, removal gains) to ``WORK_DIR/ablation/``. With ``--folds K``, every config
+is cross-validated on the same K folds in ``WORK_DIR/<config name>/fold_<i>`` and
+the table gives mean ± std over folds and the per-fold differences to the first
+config. Rerunning the same command skips completed runs and resumes an
+interrupted one from its last checkpoint; ``--table-only`` starts no run and writes
+the table of the completed ones.
 """
 
 from __future__ import annotations
@@ -35,14 +39,23 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP.replace(
         "default work dir: work_dirs/<config name>_smoke", "every config"))
     parser.add_argument("--fold", type=int,
-                        help="test fold of every config (default: each config's 'fold')")
+                        help="without --folds: test fold of every config (default: each config's "
+                        "'fold')")
     parser.add_argument("--num-folds", type=int,
                         help="number of folds (default: each config's 'num_folds')")
+    parser.add_argument("--folds", type=int, metavar="K",
+                        help="cross-validate every config on the same K folds")
+    parser.add_argument("--fold-ids", type=int, nargs="+", metavar="I",
+                        help="with --folds: run only these folds (the table covers every "
+                        "completed fold)")
     parser.add_argument("--jobs", type=int, default=1,
-                        help="configs trained at once, sharing the CPU threads (default: 1)")
+                        help="runs trained at once, sharing the CPU threads (default: 1)")
+    parser.add_argument("--table-only", action="store_true",
+                        help="start no run: write the table of the runs already complete "
+                        "(those of tools/kfold.py included)")
     parser.add_argument("--no-resume", action="store_true",
-                        help="rerun every config from scratch instead of skipping completed "
-                        "configs and resuming interrupted ones")
+                        help="rerun every selected run from scratch instead of skipping completed "
+                        "runs and resuming interrupted ones")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction,
                         help="override settings of every config, e.g. train_cfg.max_epochs=2")
     parser.add_argument("--disable-plugin", action="append", default=[], metavar="NAME",
@@ -64,7 +77,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     apply_plugin_args(args)
     from errkit.apis.ablation import AblationError, format_ablation_markdown, run_ablation
+    from errkit.apis.comparison_table import format_comparison_markdown
 
+    render = format_ablation_markdown if args.folds is None else format_comparison_markdown
     for config in args.configs:
         try:
             cfg = load_config(config, args.cfg_options)
@@ -77,12 +92,14 @@ def main(argv: Optional[List[str]] = None) -> dict:
         table = run_ablation(args.configs, args.work_dir, fold=args.fold,
                              num_folds=args.num_folds, jobs=args.jobs,
                              resume=not args.no_resume, cfg_options=args.cfg_options,
-                             data_root=args.data_root, smoke=args.smoke)
+                             data_root=args.data_root, smoke=args.smoke,
+                             folds=args.folds, fold_ids=args.fold_ids,
+                             train=not args.table_only)
     except AblationError as exc:
         if exc.table is not None:
-            print(format_ablation_markdown(exc.table))
+            print(render(exc.table))
         fail(str(exc))
-    print(format_ablation_markdown(table))
+    print(render(table))
     return table
 
 

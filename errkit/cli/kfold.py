@@ -30,6 +30,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--inline", action="store_true",
                         help="run the folds in this process instead of one process per fold")
     parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="folds trained at once, sharing the CPU threads (default: 1)")
     parser.add_argument("--no-resume", action="store_true",
                         help="rerun the selected folds from scratch instead of skipping "
                         "completed folds and resuming interrupted ones")
@@ -55,9 +57,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
                             cfg_options=args.cfg_options, fold_ids=args.fold_ids,
                             isolate="inline" if args.inline else "process",
                             resume=not args.no_resume, launcher=args.launcher,
-                            data_root=args.data_root, smoke=args.smoke)
+                            data_root=args.data_root, smoke=args.smoke, jobs=args.jobs)
     except (ConfigNotFoundError, DatasetNotFoundError, KFoldError, CheckpointError,
             PluginError) as exc:
+        if getattr(exc, "summary", None) is not None:
+            print(format_summary_markdown(exc.summary))
         fail(str(exc))
     print(format_summary_markdown(summary))
     return summary
