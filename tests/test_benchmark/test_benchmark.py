@@ -11,13 +11,12 @@ import math
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from errkit.benchmark.report import format_table
+from tests.helpers import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _positive(value) -> bool:
@@ -31,7 +30,7 @@ def test_benchmark_all_modes_cpu(tmp_path):
            "--modes", "train,flops,infer,data,memory", "--img-size", "32", "--batch-size", "4",
            "--iters", "2", "--warmup", "1", "--infer-batch-size", "4", "--encoder", "resnet10t",
            "--workers", "0", "--threads", "1", "--json", str(out)]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     res = json.loads(out.read_text())
 

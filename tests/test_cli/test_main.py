@@ -13,7 +13,7 @@ import pytest
 
 from errkit.cli import SUBCOMMANDS, SUMMARIES, main
 from errkit.version import PLUGIN_API_VERSION, __version__
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 
 @pytest.mark.parametrize("flag", [[], ["-h"], ["--help"]])

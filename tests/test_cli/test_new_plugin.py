@@ -15,7 +15,7 @@ import pytest
 
 from errkit.cli.new_plugin import main, render_skeleton, skeleton_names
 from errkit.version import PLUGIN_API_VERSION
-from tests.conftest import pip_install_target, run_python
+from tests.helpers import PUBLIC_MODULES, pip_install_target, run_python
 
 NAME = "errkit-texture-residual"
 
@@ -215,8 +215,6 @@ def test_skeleton_builds_without_warnings_from_its_metadata(tmp_path):
 
 def test_skeleton_imports_only_errkits_public_api():
     """A plugin built from the skeleton must not depend on errkit's private modules."""
-    from tests.test_docs.test_docs_coverage import PUBLIC_MODULES
-
     allowed = set(PUBLIC_MODULES) | {"errkit.cli"}  # errkit.cli.main: the errkit command
     names = skeleton_names("errkit-flow-residual")
     used = set()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, pip_install_target, run_python
+from tests.helpers import REPO_ROOT, pip_install_target, run_python
 
 PLUGIN_SRC = REPO_ROOT / "plugins" / "errkit-lbp-residual"
 DISTRIBUTION = "errkit-lbp-residual"
