@@ -13,11 +13,13 @@ from typing import Callable
 
 import pytest
 
-from tests.helpers import YALE_DIR, write_bar_ckplus, write_run_config, write_tiny_config
-
 # Keep the suite hermetic: third-party plugins installed in the environment are not
-# loaded unless a test asks for them (errkit's built-ins always are).
+# loaded unless a test asks for them (errkit's built-ins always are). Set before
+# anything imports errkit.
 os.environ.setdefault("ERRKIT_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+from tests.helpers import (YALE_DIR, write_bar_ckplus, write_run_config,  # noqa: E402
+                           write_tiny_config)
 
 
 def pytest_configure(config):

@@ -8,15 +8,27 @@ from __future__ import annotations
 
 import csv
 import os
+import pickle
+import struct
 import subprocess
 import sys
 import textwrap
+import types
+import zlib
 from pathlib import Path
+from pprint import pformat
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+import torch
+from mmengine.logging import MessageHub
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 from PIL import Image
 
+from errkit.cli.common import load_config
+from errkit.models.errnet import DISCRIMINATOR, GENERATOR, ERRNet
+from errkit.registry import MODELS
+from errkit.structures import FERDataSample
 from errkit.synthetic.ckplus_writer import write_ckplus_sequence
 
 #: The checkout.
@@ -250,10 +262,10 @@ def write_bar_ckplus(root: Path, subjects: int = 10, size: int = 24, frames: int
             write_ckplus_sequence(root, f"S{s + 1:03d}", q + 1, seq, label=code)
 
 
-
 #: :func:`write_bar_ckplus` options of a 3-subject tree of 32 px faces, two sequences per
 #: subject: data for runs that must only be real, not learn.
 SMALL_CKPLUS = dict(subjects=3, size=32, frames=3, offsets=(0, 2), row_step=4, bar_height=3)
+
 
 # ---------------------------------------------------------------- images and checkpoints
 
@@ -262,9 +274,6 @@ def write_png_bomb(path: Path, width: int = 20000, height: int = 20000) -> Path:
 
     Written row by row through zlib, so writing it never holds the image in memory.
     """
-    import struct
-    import zlib
-
     def chunk(kind: bytes, data: bytes) -> bytes:
         crc = zlib.crc32(kind + data) & 0xFFFFFFFF
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
@@ -286,8 +295,6 @@ def sideways(upright: np.ndarray, orientation: int) -> np.ndarray:
 
 def save_with_orientation(path: Path, pixels: np.ndarray, orientation: int, **save_args) -> Path:
     """Save ``pixels`` with an EXIF Orientation tag (Pillow picks the format from the name)."""
-    from PIL import Image
-
     img = Image.fromarray(pixels)
     exif = img.getexif()
     exif[0x0112] = orientation
@@ -303,15 +310,11 @@ class RunsCode:
         self.marker = str(marker)
 
     def __reduce__(self):
-        import os
-
         return (os.system, (f"touch {self.marker}",))
 
 
 def write_malicious_checkpoint(path: Path, marker: Path, state_dict=None) -> Path:
     """An mmengine-shaped checkpoint whose unpickling would create ``marker``."""
-    import torch
-
     torch.save({"meta": {"epoch": 1, "iter": 1}, "state_dict": dict(state_dict or {}),
                 "message_hub": {}, "payload": RunsCode(marker)}, path)
     return Path(path)
@@ -325,12 +328,6 @@ def save_like_numpy1(obj, path: Path, rename=None) -> Path:
     opcodes by hand for the two functions and leaves everything else as it is.
     ``rename`` maps further objects to the ``module.name`` written for them.
     """
-    import pickle
-    import types
-
-    import numpy as np
-    import torch
-
     core = getattr(np, "_core", None) or np.core
     renamed = {id(core.multiarray._reconstruct): b"numpy.core.multiarray\n_reconstruct\n",
                id(core.multiarray.scalar): b"numpy.core.multiarray\nscalar\n"}
@@ -361,12 +358,6 @@ def save_mmengine_checkpoint(config: Path, out: Path,
     """A randomly initialised checkpoint of ``config``'s model in mmengine's layout
     (meta with ``dataset_meta.classes`` unless ``classes`` is None, state_dict,
     message_hub, optimizer)."""
-    import torch
-    from mmengine.logging import MessageHub
-
-    from errkit.cli.common import load_config
-    from errkit.registry import MODELS
-
     torch.manual_seed(0)
     model = MODELS.build(load_config(str(config)).model)
     hub = MessageHub.get_instance(f"tiny-{out.name}")
@@ -402,8 +393,6 @@ def tiny_errnet_cfg(**overrides) -> dict:
 
 def build_tiny_errnet(**overrides):
     """The :class:`~errkit.models.errnet.ERRNet` of :func:`tiny_errnet_cfg`."""
-    from errkit.models.errnet import ERRNet
-
     return ERRNet(**tiny_errnet_cfg(**overrides))
 
 
@@ -411,10 +400,6 @@ def make_fer_batch(batch: int = 4, num_classes: int = 3, neutral: bool = True,
                    landmarks: bool = True, seed: int = 0) -> dict:
     """A dataloader batch as PackFERInputs and pseudo_collate produce it (grey
     :data:`FER_BATCH_SIDE` px faces, their neutral faces and landmarks)."""
-    import torch
-
-    from errkit.structures import FERDataSample
-
     size = FER_BATCH_SIDE
     g = torch.Generator().manual_seed(seed)
     imgs = [torch.randint(0, 256, (1, size, size), generator=g, dtype=torch.uint8)
@@ -434,11 +419,6 @@ def make_fer_batch(batch: int = 4, num_classes: int = 3, neutral: bool = True,
 
 def errnet_optim_wrappers(model, lr: float = 1e-3, cls=None, **kwargs):
     """ERR-Net's optimizer wrappers (Adam, pix2pix betas; ``cls`` defaults to OptimWrapper)."""
-    import torch
-    from mmengine.optim import OptimWrapper, OptimWrapperDict
-
-    from errkit.models.errnet import DISCRIMINATOR, GENERATOR
-
     parts = {GENERATOR: [*model.generator.parameters(), *model.recognizer.parameters()]}
     if model.discriminator is not None:
         parts[DISCRIMINATOR] = list(model.discriminator.parameters())
@@ -450,13 +430,19 @@ def errnet_optim_wrappers(model, lr: float = 1e-3, cls=None, **kwargs):
 
 # ---------------------------------------------------------------- configs
 
+def tiny_pipeline(size: int) -> str:
+    """The config line of ``tiny_pipeline``: grey faces aligned to ``size`` px."""
+    return ("tiny_pipeline = [dict(type='LoadFaceImages', color_type='grey'),\n"
+            f"                 dict(type='AlignFace', size={size}), dict(type='PackFERInputs')]\n")
+
+
+#: Config lines that evaluate and test on the faces of ``tiny_pipeline``.
+EVALUATE_ON_TINY_PIPELINE = ("val_dataloader = dict(dataset=dict(pipeline=tiny_pipeline))\n"
+                             "test_dataloader = dict(dataset=dict(pipeline=tiny_pipeline))\n")
+
 #: Config lines that evaluate and test tiny models on 64 px grey faces, whatever the
 #: base config's own image size.
-TINY_PIPELINE = (
-    "tiny_pipeline = [dict(type='LoadFaceImages', color_type='grey'),\n"
-    "                 dict(type='AlignFace', size=64), dict(type='PackFERInputs')]\n"
-    "val_dataloader = dict(dataset=dict(pipeline=tiny_pipeline))\n"
-    "test_dataloader = dict(dataset=dict(pipeline=tiny_pipeline))\n")
+TINY_PIPELINE = tiny_pipeline(64) + EVALUATE_ON_TINY_PIPELINE
 
 
 #: Residual branches of the tiny ERR-Nets.
@@ -476,7 +462,9 @@ def errnet_fields(decoder_channels: int = 8, residuals: Sequence[dict] = (PIXEL_
 
 
 def _assignments(**variables) -> str:
-    return "".join(f"{name} = {value!r}\n" for name, value in variables.items())
+    """Config lines ``name = value`` (Python literals)."""
+    return "".join(f"{name} = {pformat(value, width=92, sort_dicts=False)}\n"
+                   for name, value in variables.items())
 
 
 #: The synthetic set at its smallest (10 identities, 2 per fold, 3 frames per sequence),
@@ -518,21 +506,16 @@ def write_tiny_config(folder: Path, base: str = "errnet_synthetic.py", *,
     Returns:
         Path: The config file.
     """
-    size = size or (64 if data is None else 32)
-    lines = [f"_base_ = [{str(REPO_ROOT / 'configs' / base)!r}]\n",
-             "tiny_pipeline = [dict(type='LoadFaceImages', color_type='grey'),\n"
-             f"                 dict(type='AlignFace', size={size}), "
-             "dict(type='PackFERInputs')]\n",
-             _assignments(model=errnet_fields() if model is None else model)]
+    text = f"_base_ = [{str(REPO_ROOT / 'configs' / base)!r}]\n"
+    text += _assignments(model=errnet_fields() if model is None else model)
     if data is None:
-        lines.append("val_dataloader = dict(dataset=dict(pipeline=tiny_pipeline))\n"
-                     "test_dataloader = dict(dataset=dict(pipeline=tiny_pipeline))\n")
+        text += tiny_pipeline(size or 64) + EVALUATE_ON_TINY_PIPELINE
     else:
-        lines.append("custom_hooks = []\n"
-                     "visualizer = dict(type='Visualizer', "
-                     "vis_backends=[dict(type='LocalVisBackend')])\n" + textwrap.dedent(data))
+        text += (tiny_pipeline(size or 32) + "custom_hooks = []\n"
+                 "visualizer = dict(type='Visualizer', "
+                 "vis_backends=[dict(type='LocalVisBackend')])\n" + textwrap.dedent(data))
     path = Path(folder) / (name or f"tiny_{Path(base).name}")
-    path.write_text("".join(lines))
+    path.write_text(text)
     return path
 
 

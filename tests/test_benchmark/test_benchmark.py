@@ -18,7 +18,6 @@ from errkit.benchmark.report import format_table
 from tests.helpers import REPO_ROOT
 
 
-
 def _positive(value) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
 

@@ -17,7 +17,6 @@ from errkit.datasets.mmi_manifest import (build_mmi_manifest, peak_frame_indices
 from tests.helpers import REPO_ROOT, assert_subject_independent_folds, points, write_mmi
 
 
-
 def _rewrite(manifest: Path, edit) -> None:
     with open(manifest, newline="") as f:
         rows = list(csv.DictReader(f))

@@ -20,7 +20,6 @@ from errkit.engine.optimizers import NaNGuardOptimWrapper
 from errkit.registry import LOSSES, OPTIM_WRAPPERS
 from tests.helpers import make_fer_batch
 
-
 NAN_AT = 9  # the third iteration of the second epoch (6 iterations per epoch)
 
 
