@@ -17,7 +17,7 @@ import types
 import zlib
 from pathlib import Path
 from pprint import pformat
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -489,7 +489,7 @@ test_dataloader = dict(batch_size=8, dataset=_data)
 
 def write_tiny_config(folder: Path, base: str = "errnet_synthetic.py", *,
                       data: Optional[str] = None, size: Optional[int] = None,
-                      model: Optional[dict] = None, name: Optional[str] = None) -> Path:
+                      model: Union[dict, str, None] = None, name: Optional[str] = None) -> Path:
     """A leaf config over the shipped ``configs/<base>`` with a tiny network.
 
     Args:
@@ -500,14 +500,15 @@ def write_tiny_config(folder: Path, base: str = "errnet_synthetic.py", *,
             to ``size``, default 32), and the run keeps no visualisation hook and logs
             locally. Without it (inference, export): the base's data, evaluated and
             tested on faces aligned to ``size`` (default 64).
-        model (dict, optional): The ``model`` fields. Defaults to :func:`errnet_fields`.
+        model (dict | str, optional): The ``model`` fields, or the config's ``model = ...``
+            lines as they are. Defaults to :func:`errnet_fields`.
         name (str, optional): The file name. Defaults to ``tiny_<base name>``.
 
     Returns:
         Path: The config file.
     """
     text = f"_base_ = [{str(REPO_ROOT / 'configs' / base)!r}]\n"
-    text += _assignments(model=errnet_fields() if model is None else model)
+    text += model if isinstance(model, str) else _assignments(model=model or errnet_fields())
     if data is None:
         text += tiny_pipeline(size or 64) + EVALUATE_ON_TINY_PIPELINE
     else:
