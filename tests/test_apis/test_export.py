@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Optional, Union
+from typing import Union
 
 import pytest
 import torch
@@ -17,7 +17,8 @@ from tests.helpers import LANDMARK_RESIDUAL, PIXEL_RESIDUAL, errnet_fields, writ
 OUTPUTS = ["probs", "activations", "neutral", "residual"]
 
 
-def _tiny(folder: Path, base: str = "errnet_synthetic.py", model: Union[dict, str, None] = None) -> tuple:
+def _tiny(folder: Path, base: str = "errnet_synthetic.py",
+          model: Union[dict, str, None] = None) -> tuple:
     """A tiny leaf config over a real one (default: an ERR-Net with a pixel and a landmark
     residual branch) and a random mmengine-style checkpoint."""
     config = write_tiny_config(folder, base, model=model or errnet_fields(
