@@ -1,6 +1,6 @@
 # errkit: the two commands a new user types.
 #   make demo  - set up .venv, generate the synthetic faces, train and evaluate ERR-Net
-#   make test  - set up .venv, run the test suite and build the docs
+#   make test  - set up .venv, run the test suite and the docstring examples, build the docs
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -26,10 +26,12 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --doctest-modules errkit
 	$(MAKE) docs
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q --doctest-modules errkit
 
 docs: venv
 	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html

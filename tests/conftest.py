@@ -1,22 +1,26 @@
-"""Shared pytest fixtures and options for errkit's tests."""
+"""Shared pytest fixtures and options for errkit's tests.
+
+Plain helpers (data trees, configs, checkpoints) are in :mod:`tests.helpers`; the
+fixtures here hand them a test's own ``tmp_path``.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Callable
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-YALE_DIR = REPO_ROOT.parent / "shared" / "data" / "yale_faces"
-
 # Keep the suite hermetic: third-party plugins installed in the environment are not
-# loaded unless a test asks for them (errkit's built-ins always are).
+# loaded unless a test asks for them (errkit's built-ins always are). Set before
+# anything imports errkit.
 os.environ.setdefault("ERRKIT_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+from tests.helpers import (LANDMARK_RESIDUAL, PIXEL_RESIDUAL, YALE_DIR,  # noqa: E402
+                           errnet_fields, save_mmengine_checkpoint, write_bar_ckplus,
+                           write_run_config, write_tiny_config)
 
 
 def pytest_configure(config):
@@ -45,58 +49,28 @@ def yale_dir() -> Path:
     return YALE_DIR
 
 
-def write_plugin_distribution(root: Path, dist: str, module: str, body: str,
-                              api: Optional[str] = ">=1,<2", entry_name: Optional[str] = None,
-                              extra_files: Optional[Dict[str, str]] = None) -> Path:
-    """Write the source tree of a tiny plugin distribution; returns its folder."""
-    src = root / dist
-    pkg = src / module
-    pkg.mkdir(parents=True)
-    api_line = f"ERRKIT_PLUGIN_API = {api!r}\n" if api else ""
-    (pkg / "__init__.py").write_text("import errkit\n" + api_line + textwrap.dedent(body))
-    for name, text in (extra_files or {}).items():
-        (pkg / name).parent.mkdir(parents=True, exist_ok=True)
-        (pkg / name).write_text(textwrap.dedent(text))
-    data = sorted({str(Path(n).parent / "*.py") for n in extra_files or {} if "/" in n})
-    (src / "pyproject.toml").write_text(textwrap.dedent(f"""
-        [build-system]
-        requires = ["setuptools>=64"]
-        build-backend = "setuptools.build_meta"
-
-        [project]
-        name = "{dist}"
-        version = "0.3.1"
-
-        [project.entry-points.errkit]
-        {entry_name or module} = "{module}"
-
-        [tool.setuptools]
-        packages = ["{module}"]
-        """))
-    if data:
-        with open(src / "pyproject.toml", "a") as f:
-            f.write(f"\n[tool.setuptools.package-data]\n{module} = {data!r}\n".replace("'", '"'))
-    return src
+@pytest.fixture
+def bar_ckplus(tmp_path) -> Callable[..., Path]:
+    """``make(**options)``: a CK+ tree of :func:`tests.helpers.write_bar_ckplus` in
+    ``tmp_path / 'ckplus'``; returns its folder."""
+    def make(**options) -> Path:
+        root = tmp_path / "ckplus"
+        write_bar_ckplus(root, **options)
+        return root
+    return make
 
 
-def pip_install_target(src: Path, target: Path) -> None:
-    """``pip install`` a source tree into ``target`` (no network, no build isolation)."""
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "--no-build-isolation", "--no-index", "--target", str(target), str(src)],
-                   check=True, capture_output=True, text=True)
+@pytest.fixture
+def run_config(tmp_path) -> Callable[..., Path]:
+    """``make(data_root, **options)``: :func:`tests.helpers.write_run_config` in ``tmp_path``."""
+    return functools.partial(write_run_config, tmp_path)
 
 
-def run_python(code: str, pythonpath=(), env: Optional[Dict[str, str]] = None,
-               check: bool = False) -> subprocess.CompletedProcess:
-    """Run ``code`` in a fresh interpreter with extra ``PYTHONPATH`` entries."""
-    full_env = dict(os.environ)
-    full_env.pop("ERRKIT_DISABLE_PLUGIN_AUTOLOAD", None)
-    full_env.pop("ERRKIT_DISABLE_PLUGINS", None)
-    full_env["PYTHONPATH"] = os.pathsep.join([str(p) for p in pythonpath] +
-                                             [full_env.get("PYTHONPATH", "")])
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=full_env,
-                          capture_output=True, text=True, check=check, cwd=str(REPO_ROOT))
+@pytest.fixture
+def tiny_config(tmp_path) -> Callable[..., Path]:
+    """``make(base='errnet_synthetic.py', **options)``:
+    :func:`tests.helpers.write_tiny_config` in ``tmp_path``."""
+    return functools.partial(write_tiny_config, tmp_path)
 
 
 # ---------------------------------------------------------------- videos
@@ -138,11 +112,9 @@ def synthetic_clip():
 @pytest.fixture(scope="session")
 def untrained_tiny_errnet(tmp_path_factory):
     """``(config, checkpoint)`` of a tiny ERR-Net with random weights (64 px grey faces)."""
-    from tests.test_apis.test_expression_remover import (save_mmengine_checkpoint,
-                                                         write_tiny_config)
-
     folder = tmp_path_factory.mktemp("untrained")
-    config = write_tiny_config(folder)
+    config = write_tiny_config(folder, model=errnet_fields(residuals=(PIXEL_RESIDUAL,
+                                                                      LANDMARK_RESIDUAL)))
     return config, save_mmengine_checkpoint(config, folder / "epoch_1.pth")
 
 
@@ -156,7 +128,6 @@ def recognising_tiny_errnet(tmp_path_factory):
     expressions apart, far from perfectly (held-out accuracy about 0.5).
     """
     from errkit.cli import main
-    from tests.helpers_training import write_tiny_config
 
     root = tmp_path_factory.mktemp("recognising")
     data = f"""

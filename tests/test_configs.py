@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO_ROOT, run_python
+from tests.helpers import REPO_ROOT, run_python
 
 CONFIGS = sorted(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "configs").rglob("*.py")
                  if "_base_" not in p.parts)

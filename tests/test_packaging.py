@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # each test runs a setuptools build
 
@@ -49,8 +49,7 @@ def test_errkit_metadata_builds_without_warnings(tmp_path):
 
 def test_lbp_plugin_builds_without_warnings_and_ships_its_configs(tmp_path):
     plugin = REPO_ROOT / "plugins" / "errkit-lbp-residual"
-    if not (plugin / "pyproject.toml").is_file():
-        pytest.skip(f"no plugin source tree at {plugin}")
+    assert (plugin / "pyproject.toml").is_file(), f"no plugin source tree at {plugin}"
     src = tmp_path / "errkit-lbp-residual"
     shutil.copytree(plugin, src, ignore=shutil.ignore_patterns("*.egg-info", "build",
                                                                "__pycache__"))

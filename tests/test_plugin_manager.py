@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from .conftest import pip_install_target, run_python, write_plugin_distribution
+from tests.helpers import pip_install_target, run_python, write_plugin_distribution
 
 pytestmark = pytest.mark.slow
 

@@ -58,10 +58,19 @@ class CachedFaceDataset(BaseFERDataset):
         errkit.landmarks.face_cache.FaceCacheError: It is not a valid cache.
 
     Examples:
-        >>> dataset = CachedFaceDataset('data/cache/ckplus.npz', fold=0,
-        ...                             split='train')  # doctest: +SKIP
-        >>> dataset[0]['inputs']['img'].shape  # doctest: +SKIP
-        torch.Size([1, 128, 128])
+        A cache of ten one-face subjects (``tools/prepare_data.py`` writes real ones):
+
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from errkit.landmarks.face_cache import FaceCache, save_face_cache
+        >>> faces = [dict(img=np.zeros((128, 128, 1), np.uint8), landmarks=None,
+        ...               neutral_index=-1, gt_label=s % 2, subject=f'S{s}',
+        ...               sequence='001', frame=1, img_path=f'S{s}.png') for s in range(10)]
+        >>> cache = FaceCache.from_records(faces, [], 128, 1, ('happy', 'sad'))
+        >>> path = save_face_cache(cache, tempfile.mkdtemp() + '/ckplus.npz')
+        >>> dataset = CachedFaceDataset(path, fold=0, split='train')
+        >>> len(dataset), dataset[0]['inputs']['img'].shape
+        (9, torch.Size([1, 128, 128]))
     """
 
     def __init__(

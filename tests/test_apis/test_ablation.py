@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -17,9 +16,7 @@ from errkit.apis import AblationError, format_ablation_markdown, run_ablation
 from errkit.apis import ablation as ablation_module
 from errkit.apis.experiment import ExperimentError
 from errkit.apis.kfold import FOLD_RESULT
-from tests.helpers import write_bar_ckplus
 
-REPO = Path(__file__).resolve().parents[2]
 
 # ---------------------------------------------------------------- table logic (no training)
 
@@ -211,49 +208,21 @@ def test_cli(tmp_path, fake, capsys):
 # ---------------------------------------------------------------- end to end
 
 
-def _tiny_config(folder: Path, name: str, data_root: Path, model: str = "TimmClassifier",
+def _tiny_config(run_config, data_root, name: str, model: str = "TimmClassifier",
                  lr: float = 1e-3) -> str:
-    path = folder / f"{name}.py"
-    path.write_text(textwrap.dedent(f"""
-        _base_ = [
-            '{REPO}/configs/_base_/models/timm_classifier.py',
-            '{REPO}/configs/_base_/schedules/adam_cls.py',
-            '{REPO}/configs/_base_/default_runtime.py',
-        ]
-        fold = 0
-        num_folds = 2
-        model = dict(type='{model}', model_name='resnet10t', num_classes=7, in_channels=1)
-        optim_wrapper = dict(optimizer=dict(lr={lr}))
-        pipeline = [dict(type='LoadFaceImages', color_type='grey'), dict(type='PackFERInputs')]
-        dataset = dict(type='CKPlusDataset', data_root='{data_root}', num_peak_frames=1,
-                       serialize_data=False, pipeline=pipeline)
-        train_dataloader = dict(batch_size=16, num_workers=0,
-                                sampler=dict(type='DefaultSampler', shuffle=True),
-                                collate_fn=dict(type='pseudo_collate'), dataset=dataset)
-        test_dataloader = dict(batch_size=32, num_workers=0,
-                               sampler=dict(type='DefaultSampler', shuffle=False),
-                               collate_fn=dict(type='pseudo_collate'), dataset=dataset)
-        test_evaluator = [dict(type='ExpressionMetric'), dict(type='RemovalMetric')]
-        val_dataloader = None
-        val_cfg = None
-        val_evaluator = None
-        custom_hooks = []
-        vis_backends = [dict(type='LocalVisBackend')]
-        visualizer = dict(type='Visualizer', vis_backends=vis_backends)
-        train_cfg = dict(max_epochs=1, val_interval=1)
-        default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
-        randomness = dict(seed=3, deterministic=True)
-        """))
-    return str(path)
+    """A classifier run on fold 0 of 2, its learning rate ``lr``."""
+    return str(run_config(data_root, name=f"{name}.py", folds=None, num_peak_frames=1,
+                          model_options=dict(type=model), batch_size=16, val_batch_size=32,
+                          local_vis=True, seed=3, deterministic=True, fold=0, num_folds=2,
+                          optim_wrapper=dict(optimizer=dict(lr=lr))))
 
 
 @pytest.mark.slow
-def test_ablation_end_to_end(tmp_path):
-    data_root = tmp_path / "ckplus"
-    write_bar_ckplus(data_root, subjects=4, size=24)
-    configs = [_tiny_config(tmp_path, "slow_lr", data_root, lr=1e-4),
-               _tiny_config(tmp_path, "broken", data_root, model="NoSuchModel"),
-               _tiny_config(tmp_path, "fast_lr", data_root, lr=1e-2)]
+def test_ablation_end_to_end(tmp_path, bar_ckplus, run_config):
+    data_root = bar_ckplus(subjects=4)
+    configs = [_tiny_config(run_config, data_root, "slow_lr", lr=1e-4),
+               _tiny_config(run_config, data_root, "broken", model="NoSuchModel"),
+               _tiny_config(run_config, data_root, "fast_lr", lr=1e-2)]
     work = tmp_path / "work"
     with pytest.raises(AblationError, match=r"1 of 3 configs failed") as info:
         run_ablation(configs, str(work), jobs=3)

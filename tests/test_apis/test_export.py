@@ -5,28 +5,24 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import Union
 
 import pytest
 import torch
 
 from errkit.apis.export import ExportError, export_model, export_wrapper
 from errkit.apis.expression_remover import load_inference_model
-from tests.helpers import TINY_PIPELINE
+from tests.helpers import LANDMARK_RESIDUAL, PIXEL_RESIDUAL, errnet_fields, write_tiny_config
 
-REPO = Path(__file__).resolve().parents[2]
 OUTPUTS = ["probs", "activations", "neutral", "residual"]
 
 
-def _tiny(folder: Path, base: str = "errnet_synthetic.py", model: str = "") -> tuple:
-    """A tiny leaf config over a real one and a random mmengine-style checkpoint."""
-    config = folder / f"tiny_{Path(base).name}"
-    config.write_text(f"_base_ = [{str(REPO / 'configs' / base)!r}]\n" + TINY_PIPELINE + (model or (
-        "model = dict(encoder=dict(model_name='resnet10t'), latent=dict(segment_dim=4),\n"
-        "             decoder=dict(base_channels=8),\n"
-        "             discriminator=dict(base_channels=8, num_layers=2),\n"
-        "             residuals=[dict(type='PixelResidual', feat_channels=8, num_stages=2),\n"
-        "                        dict(type='LandmarkResidual', hidden_channels=16,\n"
-        "                             embed_channels=16, out_channels=16)])\n")))
+def _tiny(folder: Path, base: str = "errnet_synthetic.py",
+          model: Union[dict, str, None] = None) -> tuple:
+    """A tiny leaf config over a real one (default: an ERR-Net with a pixel and a landmark
+    residual branch) and a random mmengine-style checkpoint."""
+    config = write_tiny_config(folder, base, model=model or errnet_fields(
+        residuals=(PIXEL_RESIDUAL, LANDMARK_RESIDUAL)))
     torch.manual_seed(0)
     model, _, _ = load_inference_model(str(config))
     for param in model.parameters():  # make the zero-initialised regressor matter too
@@ -91,7 +87,7 @@ def test_wrapper_reproduces_infer_and_holds_no_discriminator(tiny, eager):
 
 def test_classifier_export_has_probs_only(tmp_path):
     config, ckpt = _tiny(tmp_path, "baselines/timm_classifier_synthetic.py",
-                         "model = dict(model_name='resnet10t')\n")
+                         dict(model_name="resnet10t"))
     result = export_model(str(config), str(ckpt), str(tmp_path / "cls.pt"), batch_size=3,
                           dynamic_batch=False)
     assert result.output_names == ["probs"] and result.input_shape == (3, 1, 64, 64)

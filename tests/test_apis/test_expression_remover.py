@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pickle
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,52 +15,21 @@ from errkit.apis.expression_remover import (CheckpointMismatchError, ExpressionR
                                             to_image_array)
 from errkit.datasets.ckplus_dataset import CKPLUS_CLASSES_6, CKPLUS_CLASSES_7
 from errkit.engine.checkpoint import CheckpointError
-from tests.helpers import TINY_PIPELINE
+from tests.helpers import (CHECKPOINT_CLASSES, LANDMARK_RESIDUAL, PIXEL_RESIDUAL, errnet_fields,
+                           save_mmengine_checkpoint, write_tiny_config)
 
-REPO = Path(__file__).resolve().parents[2]
-YALE = REPO / ".." / "shared" / "data" / "yale_faces"
-META_CLASSES = ("c0", "c1", "c2", "c3", "c4", "c5", "c6")
-SIZE = 64  # tests.helpers.TINY_PIPELINE: AlignFace(size=64), grey
+SIZE = 64  # write_tiny_config's inference faces: aligned to 64 px, grey
 
 
-def write_tiny_config(folder: Path, decoder_channels: int = 8, base: str = "errnet_synthetic.py",
-                      model: str = "") -> Path:
-    """A leaf config over a real one, with a tiny network."""
-    path = folder / f"tiny_{decoder_channels}_{Path(base).name}"
-    body = model or (
-        "model = dict(encoder=dict(model_name='resnet10t'), latent=dict(segment_dim=4),\n"
-        f"             decoder=dict(base_channels={decoder_channels}),\n"
-        "             discriminator=dict(base_channels=8, num_layers=2),\n"
-        "             residuals=[dict(type='PixelResidual', feat_channels=8, num_stages=2),\n"
-        "                        dict(type='LandmarkResidual', hidden_channels=16,\n"
-        "                             embed_channels=16, out_channels=16)])\n")
-    path.write_text(f"_base_ = [{str(REPO / 'configs' / base)!r}]\n" + TINY_PIPELINE + body)
-    return path
-
-
-def save_mmengine_checkpoint(config: Path, out: Path, classes=META_CLASSES) -> Path:
-    """A randomly initialised checkpoint in mmengine's layout (meta, state_dict, message_hub)."""
-    from mmengine.logging import MessageHub
-
-    from errkit.cli.common import load_config
-    from errkit.registry import MODELS
-
-    torch.manual_seed(0)
-    model = MODELS.build(load_config(str(config)).model)
-    hub = MessageHub.get_instance(f"tiny-{out.name}")
-    hub.update_scalar("train/loss", 0.5)
-    meta = dict(epoch=1, iter=10, seed=0, experiment_name="tiny")
-    if classes is not None:
-        meta["dataset_meta"] = dict(classes=classes)
-    torch.save(dict(meta=meta, state_dict=model.state_dict(), message_hub=hub.state_dict(),
-                    optimizer={}), out)
-    return out
+def _errnet(decoder_channels: int = 8, landmark: dict = LANDMARK_RESIDUAL) -> dict:
+    """A tiny ERR-Net with a pixel and a landmark residual branch."""
+    return errnet_fields(decoder_channels, residuals=(PIXEL_RESIDUAL, landmark))
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny")
-    config = write_tiny_config(folder)
+    config = write_tiny_config(folder, model=_errnet())
     return config, save_mmengine_checkpoint(config, folder / "epoch_1.pth")
 
 
@@ -70,7 +38,7 @@ def remover(tiny):
     return ExpressionRemover(str(tiny[0]), str(tiny[1]), detector=None)
 
 
-def _check_face(face: FaceResult, channels: int = 1, classes=META_CLASSES) -> None:
+def _check_face(face: FaceResult, channels: int = 1, classes=CHECKPOINT_CLASSES) -> None:
     assert isinstance(face, FaceResult)
     assert tuple(face.probabilities) == classes
     assert sum(face.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
@@ -153,8 +121,8 @@ def test_class_names(tiny, tmp_path):
 
 
 def test_timm_classifier_has_no_removal_outputs(tmp_path):
-    config = write_tiny_config(tmp_path, base="baselines/timm_classifier_synthetic.py",
-                               model="model = dict(model_name='resnet10t')\n")
+    config = write_tiny_config(tmp_path, "baselines/timm_classifier_synthetic.py",
+                               model=dict(model_name="resnet10t"))
     ckpt = save_mmengine_checkpoint(config, tmp_path / "cls.pth")
     remover = ExpressionRemover(str(config), str(ckpt), aligned=True)
     assert remover.detector is None
@@ -165,16 +133,15 @@ def test_timm_classifier_has_no_removal_outputs(tmp_path):
 
 
 def test_checkpoint_mismatch_names_config_checkpoint_and_keys(tiny, tmp_path):
-    other = write_tiny_config(tmp_path, decoder_channels=16)
+    other = write_tiny_config(tmp_path, model=_errnet(decoder_channels=16))
     with pytest.raises(CheckpointMismatchError) as info:
         ExpressionRemover(str(other), str(tiny[1]), detector=None)
     message = str(info.value)
     assert str(other) in message and str(tiny[1]) in message
     assert "generator.decoder" in message and "another shape" in message
     # a model with another residual set: missing and unexpected keys
-    fewer = tmp_path / "fewer.py"
-    fewer.write_text(tiny[0].read_text().replace(
-        "dict(type='LandmarkResidual'", "dict(type='LandmarkResidual', source='encoder'"))
+    fewer = write_tiny_config(tmp_path, name="fewer.py",
+                              model=_errnet(landmark=dict(LANDMARK_RESIDUAL, source="encoder")))
     with pytest.raises(CheckpointMismatchError, match="unexpected keys.*residuals.1"):
         ExpressionRemover(str(fewer), str(tiny[1]), detector=None)
 
@@ -219,15 +186,9 @@ def test_auto_detector_falls_back_with_a_warning(tiny, monkeypatch):
     assert len(result) == 1 and "dlib unavailable" in result.warning
 
 
-def _yale_image(name: str) -> np.ndarray:
-    if not YALE.is_dir():
-        pytest.skip(f"Yale faces not found at {YALE}")
-    return np.asarray(Image.open(YALE / name).convert("L"))
-
-
-def test_detection_on_yale_faces_with_dlib(tiny, tmp_path):
-    happy = _yale_image("01_happy.png")
-    surprised = _yale_image("02_surprised.png")
+def test_detection_on_yale_faces_with_dlib(tiny, tmp_path, yale_dir):
+    happy, surprised = (np.asarray(Image.open(yale_dir / name).convert("L"))
+                        for name in ("01_happy.png", "02_surprised.png"))
     from errkit.landmarks.detectors import DetectorUnavailableError
 
     try:
@@ -240,7 +201,7 @@ def test_detection_on_yale_faces_with_dlib(tiny, tmp_path):
     pair = np.concatenate([happy[:height], surprised[:height]], axis=1)  # two faces
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # detection ran: no fallback warning
-        results = remover([str(YALE / "01_happy.png"), np.full((90, 120), 200, np.uint8),
+        results = remover([str(yale_dir / "01_happy.png"), np.full((90, 120), 200, np.uint8),
                            corrupt, pair])
     face, blank, broken, two = results
     assert len(face) == 1 and face.ok and face.warning is None

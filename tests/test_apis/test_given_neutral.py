@@ -8,34 +8,30 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from errkit.apis.expression_remover import ExpressionRemover
 from errkit.cli.infer import main as infer_main
-from tests.test_apis.test_expression_remover import save_mmengine_checkpoint, write_tiny_config
+from tests.helpers import (LANDMARK_RESIDUAL, PIXEL_RESIDUAL, errnet_fields,
+                           save_mmengine_checkpoint, write_tiny_config)
 
 pytest.importorskip("dlib")
 
-LANDMARK_MODEL = (
-    "model = dict(encoder=dict(model_name='resnet10t'), latent=dict(segment_dim=4),\n"
-    "             decoder=dict(base_channels=8),\n"
-    "             discriminator=dict(base_channels=8, num_layers=2),\n"
-    "             use_encoder_features_in_head=True, fusion_norm='branch',\n"
-    "             residuals=[dict(type='PixelResidual', feat_channels=8, num_stages=2),\n"
-    "                        dict(type='DetectedLandmarkResidual', hidden_channels=16,\n"
-    "                             embed_channels=16, out_channels=16)]{train})\n")
+
+def _landmark_model(**options) -> dict:
+    """A tiny ERR-Net whose landmark branch reads the faces' own points."""
+    return errnet_fields(residuals=(PIXEL_RESIDUAL,
+                                    dict(LANDMARK_RESIDUAL, type="DetectedLandmarkResidual")),
+                         use_encoder_features_in_head=True, fusion_norm="branch", **options)
 
 
 @pytest.fixture(scope="module")
 def landmark_model(tmp_path_factory):
     folder = tmp_path_factory.mktemp("given")
-    config = write_tiny_config(folder, model=LANDMARK_MODEL.format(
-        train=", train_cfg=dict(neutral='given')"))
+    config = write_tiny_config(folder, model=_landmark_model(train_cfg=dict(neutral="given")))
     return config, save_mmengine_checkpoint(config, folder / "epoch_1.pth")
 
 
@@ -69,7 +65,7 @@ def test_a_bad_neutral_photo_is_refused_with_its_name(landmark_model, yale_dir, 
 
 
 def test_models_that_did_not_learn_from_given_neutrals_warn(tmp_path, yale_dir):
-    config = write_tiny_config(tmp_path, model=LANDMARK_MODEL.format(train=""))
+    config = write_tiny_config(tmp_path, model=_landmark_model())
     checkpoint = save_mmengine_checkpoint(config, tmp_path / "epoch_1.pth")
     remover = ExpressionRemover(str(config), str(checkpoint), detector="dlib")
     with pytest.warns(UserWarning, match="learned from generated neutral faces"):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,9 +14,8 @@ from PIL import Image
 from errkit.apis.kfold import (FOLD_RESULT, KFoldError, derive_fold_config, format_summary_markdown,
                                load_fold_results, run_kfold, set_dataset_fold, summarize_folds,
                                write_summary)
-from tests.helpers import write_bar_ckplus
+from tests.helpers import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[2]
 CLASSES = ["anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise"]
 
 
@@ -35,7 +32,7 @@ def _leaves(dataset):
 
 
 def test_derive_fold_config_sets_every_dataloader():
-    cfg = Config.fromfile(str(REPO / "configs/_base_/datasets/ckplus.py"))
+    cfg = Config.fromfile(str(REPO_ROOT / "configs/_base_/datasets/ckplus.py"))
     fold_cfg = derive_fold_config(cfg, 3, 7, "/tmp/wd/fold_3")
     expected = {"train_dataloader": "train", "val_dataloader": "test", "test_dataloader": "test"}
     for key, split in expected.items():
@@ -198,46 +195,11 @@ def test_cli_parses_flags():
 # ---------------------------------------------------------------- end to end
 
 
-def write_tiny_ckplus(root: Path, subjects: int = 10, size: int = 24) -> None:
-    """Ten subjects, three labelled sequences each; the label is a drawn bar's row."""
-    write_bar_ckplus(root, subjects=subjects, size=size)
-
-
-def write_config(tmp: Path, data_root: Path) -> Path:
-    cfg = tmp / "tiny_kfold.py"
-    cfg.write_text(textwrap.dedent(f"""
-        _base_ = [
-            '{REPO}/configs/_base_/models/timm_classifier.py',
-            '{REPO}/configs/_base_/schedules/adam_cls.py',
-            '{REPO}/configs/_base_/default_runtime.py',
-        ]
-        model = dict(model_name='resnet10t', num_classes=7, in_channels=1)
-        pipeline = [dict(type='LoadFaceImages', color_type='grey'), dict(type='PackFERInputs')]
-        dataset = dict(type='CKPlusDataset', data_root='{data_root}', num_peak_frames=2,
-                       serialize_data=False, pipeline=pipeline)
-        train_dataloader = dict(batch_size=16, num_workers=0,
-                                sampler=dict(type='DefaultSampler', shuffle=True),
-                                collate_fn=dict(type='pseudo_collate'),
-                                dataset=dict(type='RepeatDataset', times=1, dataset=dataset))
-        test_dataloader = dict(batch_size=32, num_workers=0,
-                               sampler=dict(type='DefaultSampler', shuffle=False),
-                               collate_fn=dict(type='pseudo_collate'), dataset=dataset)
-        test_evaluator = [dict(type='ExpressionMetric'), dict(type='RemovalMetric')]
-        val_dataloader = None
-        val_cfg = None
-        val_evaluator = None
-        train_cfg = dict(max_epochs=1, val_interval=1)
-        default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
-        randomness = dict(seed=3, deterministic=True)
-        """))
-    return cfg
-
-
 @pytest.mark.slow
-def test_kfold_end_to_end_resumable(tmp_path):
-    data_root = tmp_path / "ckplus"
-    write_tiny_ckplus(data_root)
-    cfg = str(write_config(tmp_path, data_root))
+def test_kfold_end_to_end_resumable(tmp_path, bar_ckplus, run_config):
+    # a classifier on 10 subjects with 3 sequences each; the training set is wrapped
+    cfg = str(run_config(bar_ckplus(), name="tiny_kfold.py", folds=None, repeat=1,
+                         batch_size=16, val_batch_size=32, seed=3, deterministic=True))
     work = tmp_path / "work"
 
     summary = run_kfold(cfg, folds=3, work_dir=str(work), isolate="inline")

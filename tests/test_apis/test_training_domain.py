@@ -22,22 +22,19 @@ from errkit.cli import main
 from errkit.cli.infer import main as infer_main
 from errkit.datasets.ckplus_dataset import CKPLUS_CLASSES_7
 from errkit.synthetic import is_synthetic_image
-from tests.helpers import write_bar_ckplus
-from tests.helpers_training import TINY_CKPLUS, write_tiny_config
-
-YALE = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "yale_faces"
+from tests.helpers import (TINY_CKPLUS, TINY_SYNTHETIC, YALE_DIR, write_bar_ckplus,
+                           write_tiny_config)
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Two tiny smoke runs: (config, work dir, data root) of the synthetic and the CK+ one."""
     root = tmp_path_factory.mktemp("domain")
-    synthetic = write_tiny_config(root)
+    synthetic = write_tiny_config(root, data=TINY_SYNTHETIC, name="tiny_errnet.py")
     main(["train", str(synthetic), "--smoke", "--data-root", str(root / "faces"),
           "--work-dir", str(root / "synthetic_run")])
     write_bar_ckplus(root / "ckplus", subjects=12, size=32, frames=4)
-    ckplus = write_tiny_config(root, base="errnet_ckplus.py", data=TINY_CKPLUS,
-                               name="tiny_ckplus.py")
+    ckplus = write_tiny_config(root, "errnet_ckplus.py", data=TINY_CKPLUS, name="tiny_ckplus.py")
     main(["train", str(ckplus), "--smoke", "--data-root", str(root / "ckplus"),
           "--work-dir", str(root / "ckplus_run")])
     return {"synthetic": (synthetic, root / "synthetic_run", root / "faces"),
@@ -47,8 +44,8 @@ def runs(tmp_path_factory):
 @pytest.fixture()
 def real_photo(tmp_path) -> Path:
     """A photo of a real face when the Yale faces are there, else any image outside a set."""
-    if YALE.is_dir():
-        return YALE / "01_happy.png"
+    if YALE_DIR.is_dir():
+        return YALE_DIR / "01_happy.png"
     path = tmp_path / "photo.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (60, 50), np.uint8)).save(path)
     return path

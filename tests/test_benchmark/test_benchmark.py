@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from errkit.benchmark.report import format_table
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers import REPO_ROOT
 
 
 def _positive(value) -> bool:
@@ -30,7 +29,7 @@ def test_benchmark_all_modes_cpu(tmp_path):
            "--modes", "train,flops,infer,data,memory", "--img-size", "32", "--batch-size", "4",
            "--iters", "2", "--warmup", "1", "--infer-batch-size", "4", "--encoder", "resnet10t",
            "--workers", "0", "--threads", "1", "--json", str(out)]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     res = json.loads(out.read_text())
 
@@ -90,6 +89,12 @@ def test_table_of_partial_results():
                data=dict(cached_device=dict(images_per_s=100.0),
                          plain_dataloader=dict(images_per_s=50.0), cached_over_plain=2.0),
                notes=["n"])
-    table = format_table(res)
-    assert "cached / plain" in table and "2" in table and "throughput" not in table
-    assert table.splitlines()[-1] == "note: n"
+    lines = format_table(res).splitlines()
+    assert lines[0].startswith("errkit benchmark on cpu (torch x, 1 threads)")
+    assert re.split(r"\s{2,}", lines[1]) == ["bench", "variant", "metric", "value", "unit",
+                                             "peak MiB"]
+    rows = [re.split(r"\s{2,}", line.strip()) for line in lines[3:-1]]
+    assert rows == [["data", "cached_device", "supply", "100.0", "img/s", "-"],
+                    ["data", "plain_dataloader", "supply", "50", "img/s", "-"],
+                    ["data", "ratio", "cached / plain", "2", "x", "-"]]
+    assert lines[-1] == "note: n"

@@ -14,22 +14,10 @@ import torch
 from PIL import Image
 
 from errkit.cli.infer import collect_images, main
-from tests.helpers import TINY_PIPELINE, save_with_orientation, sideways, write_png_bomb
+from tests.helpers import (REPO_ROOT, errnet_fields, save_with_orientation, sideways,
+                           write_png_bomb, write_tiny_config)
 
-REPO = Path(__file__).resolve().parents[2]
-YALE = REPO / ".." / "shared" / "data" / "yale_faces"
 CLASSES = ["anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise"]
-
-
-def _tiny(folder: Path, decoder_channels: int = 8) -> Path:
-    config = folder / f"tiny_{decoder_channels}.py"
-    config.write_text(
-        f"_base_ = [{str(REPO / 'configs' / 'errnet_synthetic.py')!r}]\n" + TINY_PIPELINE +
-        "model = dict(encoder=dict(model_name='resnet10t'), latent=dict(segment_dim=4),\n"
-        f"             decoder=dict(base_channels={decoder_channels}),\n"
-        "             discriminator=dict(base_channels=8, num_layers=2),\n"
-        "             residuals=[dict(type='PixelResidual', feat_channels=8, num_stages=2)])\n")
-    return config
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +25,7 @@ def tiny(tmp_path_factory):
     from errkit.apis.expression_remover import load_inference_model
 
     folder = tmp_path_factory.mktemp("infer")
-    config = _tiny(folder)
+    config = write_tiny_config(folder)
     torch.manual_seed(0)
     model, _, _ = load_inference_model(str(config))
     ckpt = folder / "epoch_1.pth"
@@ -107,7 +95,7 @@ def test_clear_messages_for_config_and_checkpoint(tiny, tmp_path, capsys):
         main([str(tmp_path / "nowhere.py"), str(tiny[1]), str(image), "--out", str(tmp_path)])
     assert info.value.code == 2
     assert "config file not found" in capsys.readouterr().err
-    other = _tiny(tmp_path, decoder_channels=16)
+    other = write_tiny_config(tmp_path, model=errnet_fields(decoder_channels=16))
     with pytest.raises(SystemExit) as info:
         main([str(other), str(tiny[1]), str(image), "--out", str(tmp_path), "--aligned"])
     err = capsys.readouterr().err
@@ -116,14 +104,12 @@ def test_clear_messages_for_config_and_checkpoint(tiny, tmp_path, capsys):
     assert not (tmp_path / "results.json").exists()
 
 
-def test_infer_detects_yale_faces_and_reports_no_face(tiny, tmp_path, capsys):
-    if not YALE.is_dir():
-        pytest.skip(f"Yale faces not found at {YALE}")
+def test_infer_detects_yale_faces_and_reports_no_face(tiny, tmp_path, capsys, yale_dir):
     pytest.importorskip("dlib")
     blank = tmp_path / "blank.png"
     Image.fromarray(np.full((80, 100), 128, np.uint8)).save(blank)
     out = tmp_path / "out"
-    code = main([str(tiny[0]), str(tiny[1]), str(YALE / "03_happy.png"), str(blank),
+    code = main([str(tiny[0]), str(tiny[1]), str(yale_dir / "03_happy.png"), str(blank),
                  "--out", str(out), "--detector", "dlib"])
     assert code == 0  # no face is a warning, not a failure
     assert "blank.png: no face found" in capsys.readouterr().err
@@ -152,11 +138,9 @@ def test_infer_refuses_a_decompression_bomb_and_goes_on(tiny, tmp_path, capsys):
     assert "20000x20000" in bad["error"] and ok["error"] is None
 
 
-def test_infer_finds_the_face_of_a_sideways_photo(tiny, tmp_path, capsys):
-    if not YALE.is_dir():
-        pytest.skip(f"Yale faces not found at {YALE}")
+def test_infer_finds_the_face_of_a_sideways_photo(tiny, tmp_path, capsys, yale_dir):
     pytest.importorskip("dlib")
-    upright = np.asarray(Image.open(YALE / "03_happy.png").convert("L"))
+    upright = np.asarray(Image.open(yale_dir / "03_happy.png").convert("L"))
     photo = save_with_orientation(tmp_path / "sideways.jpg", sideways(upright, 6), 6,
                                   quality=95)
     out = tmp_path / "out"
@@ -172,10 +156,10 @@ def test_infer_finds_the_face_of_a_sideways_photo(tiny, tmp_path, capsys):
 def test_tools_infer_script(tiny, tmp_path):
     image = tmp_path / "x.png"
     Image.fromarray(np.zeros((40, 40), np.uint8)).save(image)
-    proc = subprocess.run([sys.executable, str(REPO / "tools" / "infer.py"), str(tiny[0]),
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "infer.py"), str(tiny[0]),
                            str(tiny[1]), str(image), str(tmp_path / "gone.png"), "--out",
                            str(tmp_path / "out"), "--aligned"],
-                          capture_output=True, text=True, cwd=str(REPO))
+                          capture_output=True, text=True, cwd=str(REPO_ROOT))
     assert proc.returncode == 1, proc.stderr
     assert "gone.png does not exist" in proc.stderr
     assert (tmp_path / "out" / "x.png").is_file()

@@ -13,7 +13,7 @@ import pytest
 
 from errkit.cli import SUBCOMMANDS, SUMMARIES, main
 from errkit.version import PLUGIN_API_VERSION, __version__
-from tests.conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 
 @pytest.mark.parametrize("flag", [[], ["-h"], ["--help"]])
@@ -53,8 +53,7 @@ def test_unknown_command_suggests_the_close_one(capsys):
 @pytest.mark.slow
 def test_console_script_help_and_version():
     script = Path(sys.executable).with_name("errkit")
-    if not script.is_file():
-        pytest.skip(f"no errkit console script beside {sys.executable}")
+    assert script.is_file(), f"no errkit console script beside {sys.executable} (pip install -e .)"
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     for flag, expected in (("--help", "  infer       recognise and remove expressions"),
                            ("--version", f"errkit {__version__} (plugin API")):

@@ -5,24 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers import REPO_ROOT, write_classifier_config
 
 
-def _config(tmp_path: Path) -> Path:
+@pytest.fixture
+def config(tmp_path) -> str:
     """A classifier config on a CK+ folder that does not exist (never reached)."""
-    base = REPO / "configs" / "_base_"
-    cfg = tmp_path / "cfg.py"
-    cfg.write_text(textwrap.dedent(f"""
-        _base_ = ['{base}/models/timm_classifier.py', '{base}/datasets/ckplus.py',
-                  '{base}/schedules/adam_cls.py', '{base}/default_runtime.py']
-        model = dict(model_name='test_resnet')
-        """))
-    return cfg
+    return str(write_classifier_config(tmp_path))
 
 
 def _one_line(capsys, call) -> str:
@@ -36,10 +28,10 @@ def _one_line(capsys, call) -> str:
 
 
 @pytest.mark.slow
-def test_train_with_a_file_as_work_dir(tmp_path):
+def test_train_with_a_file_as_work_dir(tmp_path, config):
     (tmp_path / "taken").write_text("not a folder")
-    proc = subprocess.run([sys.executable, str(REPO / "tools" / "train.py"),
-                           str(_config(tmp_path)), "--work-dir", str(tmp_path / "taken")],
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "train.py"),
+                           config, "--work-dir", str(tmp_path / "taken")],
                           cwd=str(tmp_path), capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert proc.returncode == 2, proc.stderr[-2000:]
@@ -49,10 +41,10 @@ def test_train_with_a_file_as_work_dir(tmp_path):
     assert (tmp_path / "taken").read_text() == "not a folder"
 
 
-def test_test_checks_out_show_dir_and_work_dir(tmp_path, capsys):
+def test_test_checks_out_show_dir_and_work_dir(tmp_path, capsys, config):
     from errkit.cli.test import main as test
 
-    cfg, ckpt = _config(tmp_path), tmp_path / "w.pth"
+    cfg, ckpt = config, tmp_path / "w.pth"
     ckpt.write_bytes(b"never read")
     (tmp_path / "file").write_text("x")
     work = ["--work-dir", str(tmp_path / "w")]
@@ -70,35 +62,35 @@ def test_test_checks_out_show_dir_and_work_dir(tmp_path, capsys):
            "file, not a folder" in line
 
 
-def test_infer_checks_out_before_loading_anything(tmp_path, capsys):
+def test_infer_checks_out_before_loading_anything(tmp_path, capsys, config):
     from errkit.cli.infer import main as infer
 
     (tmp_path / "file").write_text("x")
     # the checkpoint does not exist: the --out check comes first
-    line = _one_line(capsys, lambda: infer([str(_config(tmp_path)), str(tmp_path / "none.pth"),
+    line = _one_line(capsys, lambda: infer([config, str(tmp_path / "none.pth"),
                                             str(tmp_path / "img.png"), "--out",
                                             str(tmp_path / "file")]))
     assert line == f"errkit: error: --out {tmp_path / 'file'} is a file, not a folder"
 
 
-def test_export_checks_its_target_before_building_the_model(tmp_path, capsys):
+def test_export_checks_its_target_before_building_the_model(tmp_path, capsys, config):
     from errkit.cli.export import main as export
 
     (tmp_path / "file").write_text("x")
     target = tmp_path / "file" / "model.onnx"
-    line = _one_line(capsys, lambda: export([str(_config(tmp_path)), str(tmp_path / "none.pth"),
+    line = _one_line(capsys, lambda: export([config, str(tmp_path / "none.pth"),
                                              str(target)]))
     assert f"export target {target} cannot be written: its folder {tmp_path / 'file'}" in line
 
 
-def test_kfold_and_ablation_check_their_work_dir(tmp_path, capsys):
+def test_kfold_and_ablation_check_their_work_dir(tmp_path, capsys, config):
     from errkit.cli.ablation import main as ablation
     from errkit.cli.kfold import main as kfold
 
     (tmp_path / "file").write_text("x")
-    line = _one_line(capsys, lambda: kfold([str(_config(tmp_path)), "--folds", "2",
+    line = _one_line(capsys, lambda: kfold([config, "--folds", "2",
                                             "--work-dir", str(tmp_path / "file")]))
     assert f"work dir {tmp_path / 'file'} is a file, not a folder" in line
-    line = _one_line(capsys, lambda: ablation([str(_config(tmp_path)), "--fold", "0",
+    line = _one_line(capsys, lambda: ablation([config, "--fold", "0",
                                                "--work-dir", str(tmp_path / "file")]))
     assert f"work dir {tmp_path / 'file'} is a file, not a folder" in line

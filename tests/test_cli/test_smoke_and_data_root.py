@@ -17,14 +17,14 @@ from errkit.cli.ablation import main as ablation_main
 from errkit.cli.kfold import main as kfold_main
 from errkit.cli.test import main as run_test_command
 from errkit.config import make_smoke_config, set_data_root
-from tests.helpers_training import write_tiny_config
+from tests.helpers import REPO_ROOT, TINY_SYNTHETIC, write_tiny_config
 
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     """``errkit train tiny.py --smoke --data-root faces`` from a folder, without --work-dir."""
     root = tmp_path_factory.mktemp("smoke")
-    config = write_tiny_config(root)
+    config = write_tiny_config(root, data=TINY_SYNTHETIC, name="tiny_errnet.py")
     faces = root / "faces"
     cwd = os.getcwd()
     os.chdir(root)
@@ -128,10 +128,8 @@ def test_smoke_config_of_an_iteration_loop_and_an_unknown_dataset():
 
 def test_a_child_data_root_that_no_dataset_reads_is_named(tmp_path):
     from errkit.config import load_config, unread_data_root
-    from tests.helpers_training import REPO
-
     child = tmp_path / "my_ckplus.py"
-    child.write_text(f"_base_ = [{str(REPO / 'configs' / 'errnet_ckplus.py')!r}]\n"
+    child.write_text(f"_base_ = [{str(REPO_ROOT / 'configs' / 'errnet_ckplus.py')!r}]\n"
                      "data_root = '/data/my_ckplus'\n")
     cfg = load_config(str(child))
     warning = unread_data_root(cfg)
@@ -139,4 +137,4 @@ def test_a_child_data_root_that_no_dataset_reads_is_named(tmp_path):
     assert "--data-root /data/my_ckplus" in warning
     set_data_root(cfg, "/data/my_ckplus")
     assert unread_data_root(cfg) is None
-    assert unread_data_root(load_config(str(REPO / "configs" / "errnet_ckplus.py"))) is None
+    assert unread_data_root(load_config(str(REPO_ROOT / "configs" / "errnet_ckplus.py"))) is None

@@ -16,8 +16,7 @@ from PIL import Image
 
 from errkit.datasets import PatternFolderDataset
 from errkit.registry import TRANSFORMS
-
-from .conftest import face
+from tests.helpers import face
 
 PATTERN = r"(?P<subject>S\d+)_(?P<label>[a-z]+)_(?P<frame>\d+)\.png"
 CLASSES = ("happy", "sadness")

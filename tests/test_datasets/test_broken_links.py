@@ -12,8 +12,7 @@ from PIL import Image
 from errkit.datasets import CKPlusDataset, MMIDataset, PatternFolderDataset
 from errkit.datasets.file_listing import (DANGLING_SYMLINK, FOLDER_NAMED_LIKE_FILE,
                                           REPEATED_FOLDER, SYMLINK_LOOP)
-
-from .conftest import face, write_crops, write_mmi
+from tests.helpers import face, write_crops, write_mmi
 
 CROPS_PATTERN = r"(?P<label>[a-z]+)/(?P<subject>S\d+)_(?P<sequence>\d+)_(?P<frame>\d+)\.png"
 CROPS_CLASSES = ("anger", "happiness", "surprise")

@@ -11,8 +11,7 @@ from errkit.datasets.ckplus_dataset import CKPLUS_CLASSES_6, CKPLUS_CLASSES_7
 from errkit.synthetic.ckplus_writer import write_ckplus_sequence
 from errkit.registry import DATASETS
 from errkit.structures import FERDataSample
-
-from .conftest import CKPLUS_SPEC, assert_subject_independent_folds, face, points
+from tests.helpers import CKPLUS_SPEC, assert_subject_independent_folds, face
 
 PIPELINE = [dict(type="LoadFaceImages", color_type="grey"), dict(type="PackFERInputs")]
 

@@ -17,10 +17,7 @@ from errkit.datasets.image_limits import (DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PI
                                           read_header)
 from errkit.datasets.mmi_manifest import extract_frames
 from errkit.registry import TRANSFORMS
-from tests.conftest import run_python
-from tests.helpers import save_with_orientation, write_png_bomb
-
-from .conftest import face
+from tests.helpers import face, run_python, save_with_orientation, write_png_bomb
 
 BOMB_SIDE = 20000  # 400 megapixels: 400 MB grey, 1.2 GB RGB once decoded
 

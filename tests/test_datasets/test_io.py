@@ -15,8 +15,7 @@ from errkit.synthetic.ckplus_writer import (format_emotion, format_landmarks, fr
                                           write_ckplus_sequence)
 from errkit.datasets.io import (DataFileError, read_emotion_file, read_image,
                                 read_landmarks_file)
-
-from .conftest import face, points
+from tests.helpers import face, points
 
 
 def _grey(rgb: np.ndarray) -> np.ndarray:

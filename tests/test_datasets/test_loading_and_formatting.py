@@ -8,8 +8,7 @@ import torch
 from PIL import Image
 
 from errkit.datasets.transforms import LoadFaceImages, PackFERInputs
-
-from .conftest import face, points
+from tests.helpers import face, points
 
 
 def test_load_face_images(tmp_path):

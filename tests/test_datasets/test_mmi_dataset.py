@@ -14,10 +14,7 @@ from errkit.datasets import DataFileError, MMIDataset, read_image
 from errkit.datasets.mmi_dataset import MMI_CLASSES
 from errkit.datasets.mmi_manifest import (build_mmi_manifest, peak_frame_indices,
                                           read_session_labels)
-
-from .conftest import assert_subject_independent_folds, points, write_mmi
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers import REPO_ROOT, assert_subject_independent_folds, points, write_mmi
 
 
 def _rewrite(manifest: Path, edit) -> None:
@@ -133,7 +130,7 @@ def test_converter_extracts_neutral_and_apex_frames(tmp_path):
                       "9,S009,anger\n")
     out = tmp_path / "mmi"
     spec = importlib.util.spec_from_file_location(
-        "mmi_to_manifest", REPO / "tools/dataset_converters/mmi_to_manifest.py")
+        "mmi_to_manifest", REPO_ROOT / "tools/dataset_converters/mmi_to_manifest.py")
     cli = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cli)
     assert cli.main([str(sessions), str(labels), "--out", str(out)]) == 0

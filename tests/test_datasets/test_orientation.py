@@ -7,9 +7,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from errkit.datasets import PatternFolderDataset, read_image
-from tests.helpers import save_with_orientation, sideways
-
-from .conftest import face
+from tests.helpers import face, save_with_orientation, sideways
 
 
 def _upright_pattern() -> np.ndarray:

@@ -11,12 +11,10 @@ from hypothesis import strategies as st
 from mmengine.config import Config
 
 from errkit.datasets import PatternFolderDataset
+from tests.helpers import (JAFFE_CLASSES, JAFFE_MAP, REPO_ROOT, assert_subject_independent_folds,
+                           face, write_crops, write_jaffe)
 
-from .conftest import (JAFFE_CLASSES, JAFFE_MAP, assert_subject_independent_folds, face,
-                       write_crops, write_jaffe)
-from .test_mmi_dataset import REPO
-
-CONFIGS = REPO / "configs" / "_base_" / "datasets"
+CONFIGS = REPO_ROOT / "configs" / "_base_" / "datasets"
 PIPELINE = [dict(type="LoadFaceImages", color_type="grey"), dict(type="PackFERInputs")]
 
 
@@ -94,7 +92,7 @@ def test_yale_faces(yale_dir):
 
 def test_yale_config_data_root_points_beside_the_checkout(yale_dir):
     cfg = Config.fromfile(str(CONFIGS / "yale_faces.py"))
-    assert (REPO / cfg.train_dataloader.dataset.data_root).resolve() == yale_dir.resolve()
+    assert (REPO_ROOT / cfg.train_dataloader.dataset.data_root).resolve() == yale_dir.resolve()
 
 
 def test_folds_are_subject_independent(tmp_path):

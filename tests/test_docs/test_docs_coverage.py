@@ -10,18 +10,9 @@ import pytest
 
 from errkit import hookspecs
 from errkit.registry import ALL_REGISTRIES
+from tests.helpers import PUBLIC_MODULES, REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[2]
 SNAPSHOT = Path(__file__).with_name("api_surface.txt")
-PUBLIC_MODULES = [
-    "errkit", "errkit.config", "errkit.registry", "errkit.plugin_manager", "errkit.structures",
-    "errkit.datasets", "errkit.datasets.transforms", "errkit.datasets.batch_augments",
-    "errkit.landmarks", "errkit.landmarks.detectors", "errkit.models",
-    "errkit.models.encoders", "errkit.models.decoders", "errkit.models.discriminators",
-    "errkit.models.residuals", "errkit.models.heads", "errkit.models.losses",
-    "errkit.evaluation.metrics", "errkit.engine", "errkit.engine.hooks",
-    "errkit.visualization", "errkit.apis", "errkit.synthetic",
-]
 
 
 def _hooks():
@@ -42,7 +33,7 @@ def test_every_hook_has_a_full_contract():
 
 
 def test_every_hook_is_rendered_in_the_plugin_page():
-    page = (REPO / "docs" / "plugins.rst").read_text()
+    page = (REPO_ROOT / "docs" / "plugins.rst").read_text()
     for name in _hooks():
         assert name in page, f"docs/plugins.rst does not render hook {name}"
 
@@ -53,7 +44,7 @@ def test_every_registry_is_documented():
     for registry in ALL_REGISTRIES.values():
         assert f"``{names[id(registry)]}``" in module.__doc__, \
             f"errkit.registry docstring lacks {names[id(registry)]}"
-    page = (REPO / "docs" / "registries.rst").read_text()
+    page = (REPO_ROOT / "docs" / "registries.rst").read_text()
     assert ".. errkit-registry-table::" in page  # renders ALL_REGISTRIES with their names
 
 

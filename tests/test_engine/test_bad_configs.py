@@ -11,26 +11,13 @@ from pathlib import Path
 import pytest
 
 from errkit.cli.common import check_config_types, load_config
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers import REPO_ROOT, write_classifier_config
 
 
 def _train(args, cwd: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, str(REPO / "tools" / "train.py"), *args], cwd=str(cwd),
-                          env=env, capture_output=True, text=True, timeout=120)
-
-
-def _write_config(tmp_path: Path, body: str) -> Path:
-    """A classifier config on a CK+ folder that need not exist (never reached)."""
-    cfg = tmp_path / "bad.py"
-    base = REPO / "configs" / "_base_"
-    cfg.write_text(textwrap.dedent(f"""
-        _base_ = ['{base}/models/timm_classifier.py', '{base}/datasets/ckplus.py',
-                  '{base}/schedules/adam_cls.py', '{base}/default_runtime.py']
-        model = dict(model_name='test_resnet')
-        """) + textwrap.dedent(body))
-    return cfg
+    return subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "train.py"), *args],
+                          cwd=str(cwd), env=env, capture_output=True, text=True, timeout=120)
 
 
 def _assert_clean_failure(proc: subprocess.CompletedProcess, code: int = 2) -> str:
@@ -42,7 +29,7 @@ def _assert_clean_failure(proc: subprocess.CompletedProcess, code: int = 2) -> s
 
 @pytest.mark.slow
 def test_unknown_type_names_registry_and_suggests(tmp_path):
-    cfg = _write_config(tmp_path, "model = dict(type='TimmClasifier')\n")
+    cfg = write_classifier_config(tmp_path, "model = dict(type='TimmClasifier')\n")
     err = _assert_clean_failure(_train([str(cfg), "--work-dir", str(tmp_path / "w")], tmp_path))
     assert "'TimmClasifier' is not in the errkit 'model' registry" in err
     assert "Did you mean: 'TimmClassifier'?" in err
@@ -52,7 +39,7 @@ def test_unknown_type_names_registry_and_suggests(tmp_path):
 @pytest.mark.slow
 def test_nested_unknown_type_through_the_runner(tmp_path):
     # a loss inside ERRNet: found while the runner builds the model
-    base = REPO / "configs" / "_base_"
+    base = REPO_ROOT / "configs" / "_base_"
     cfg = tmp_path / "bad_errnet.py"
     cfg.write_text(textwrap.dedent(f"""
         _base_ = ['{base}/models/errnet.py', '{base}/datasets/ckplus.py',
@@ -71,20 +58,20 @@ def test_nested_unknown_type_through_the_runner(tmp_path):
     ("model.num_classes=seven", "model.num_classes", "expected int"),
 ])
 def test_value_of_the_wrong_type_names_the_field(tmp_path, option, field, expected):
-    cfg = _write_config(tmp_path, "")
+    cfg = write_classifier_config(tmp_path)
     err = _assert_clean_failure(_train([str(cfg), "--cfg-options", option], tmp_path))
     assert f"{field}: {expected}, got str" in err
 
 
 def test_check_config_types_accepts_every_shipped_config():
-    configs = sorted(p for p in (REPO / "configs").rglob("*.py") if "_base_" not in p.parts)
+    configs = sorted(p for p in (REPO_ROOT / "configs").rglob("*.py") if "_base_" not in p.parts)
     assert configs
     for path in configs:
         assert check_config_types(load_config(str(path))) == [], path
 
 
 def test_check_config_types_nested_fields(tmp_path):
-    cfg = load_config(str(_write_config(tmp_path, "")), {
+    cfg = load_config(str(write_classifier_config(tmp_path)), {
         "train_cfg.max_epochs": "ten", "model.pretrained": 3,
         "train_dataloader.dataset.num_peak_frames": "3", "default_hooks.logger.interval": 1.5})
     problems = "\n".join(check_config_types(cfg))
@@ -97,7 +84,7 @@ def test_check_config_types_nested_fields(tmp_path):
 @pytest.mark.slow
 def test_missing_data_root_stops_with_instructions(tmp_path):
     assert not (tmp_path / "data").exists()
-    proc = _train([str(REPO / "configs" / "errnet_ckplus.py")], tmp_path)
+    proc = _train([str(REPO_ROOT / "configs" / "errnet_ckplus.py")], tmp_path)
     err = _assert_clean_failure(proc)
     assert "data/ckplus" in err and "make demo" in err
     assert not list(tmp_path.glob("work_dirs/*/*.pth"))
@@ -111,7 +98,7 @@ def test_missing_config_path(tmp_path):
 
 @pytest.mark.slow
 def test_values_out_of_range_name_each_field(tmp_path):
-    cfg = _write_config(tmp_path, "")
+    cfg = write_classifier_config(tmp_path)
     proc = _train([str(cfg), "--work-dir", str(tmp_path / "w"), "--cfg-options",
                    "train_cfg.max_epochs=-1", "train_cfg.val_interval=0",
                    "optim_wrapper.optimizer.lr=0", "train_dataloader.batch_size=0",

@@ -9,68 +9,17 @@ import os
 import socket
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from tests.helpers import write_bar_ckplus as write_tiny
+from tests.helpers import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[2]
 SIZE = 32
 PER_PROCESS_BATCH = 4
 EPOCHS = 6
-
-
-def write_bar_ckplus(root: Path, subjects: int = 10) -> None:
-    """Four labelled sequences per subject; the expression is a bar whose row
-    tells the class, on a per-subject noise texture (the identity)."""
-    write_tiny(root, subjects=subjects, size=SIZE, frames=3, offsets=(0, 2, 4, 6),
-               row_step=4, bar_height=3)
-
-
-def write_config(tmp: Path, data_root: Path) -> Path:
-    """Tiny ERR-Net (resnet10t, 8-channel decoder and discriminator, pixel residual)."""
-    cfg = tmp / "tiny_ddp.py"
-    cfg.write_text(textwrap.dedent(f"""
-        _base_ = [
-            '{REPO}/configs/_base_/models/errnet.py',
-            '{REPO}/configs/_base_/schedules/errnet_adam.py',
-            '{REPO}/configs/_base_/default_runtime.py',
-        ]
-        model = dict(
-            encoder=dict(model_name='resnet10t'),
-            latent=dict(segment_dim=4),
-            decoder=dict(base_channels=8),
-            discriminator=dict(base_channels=8, num_layers=2),
-            residuals=[dict(type='PixelResidual', feat_channels=8, num_stages=2)])
-        optim_wrapper = dict(generator=dict(optimizer=dict(lr=1e-3)))
-        param_scheduler = []
-        pipeline = [dict(type='LoadFaceImages', color_type='grey'), dict(type='PackFERInputs')]
-        dataset = dict(type='CKPlusDataset', data_root='{data_root}', num_peak_frames=2,
-                       fold=0, num_folds=5, pipeline=pipeline)
-        # 64 training faces: a multiple of the global batch, so no rank pads.
-        train_dataloader = dict(batch_size={2 * PER_PROCESS_BATCH}, num_workers=0,
-                                sampler=dict(type='DefaultSampler', shuffle=True),
-                                collate_fn=dict(type='pseudo_collate'),
-                                dataset=dict(dataset, split='train'))
-        # Validation on the training subjects: the check is that both runs fit the
-        # same data equally well (8 subjects are too few to generalise in 6 epochs).
-        val_dataloader = dict(batch_size=16, num_workers=0,
-                              sampler=dict(type='DefaultSampler', shuffle=False),
-                              collate_fn=dict(type='pseudo_collate'),
-                              dataset=dict(dataset, split='train', test_mode=True))
-        val_evaluator = dict(type='ExpressionMetric')
-        test_dataloader = val_dataloader
-        test_evaluator = val_evaluator
-        train_cfg = dict(max_epochs={EPOCHS}, val_interval={EPOCHS})
-        default_hooks = dict(logger=dict(interval=1),
-                             checkpoint=dict(interval=1, max_keep_ckpts=2))
-        randomness = dict(seed=7)
-        """))
-    return cfg
 
 
 def _free_port() -> int:
@@ -108,18 +57,26 @@ def _tree(work_dir: Path):
 
 
 @pytest.mark.slow
-def test_ddp_two_processes_match_one(tmp_path):
-    data_root = tmp_path / "ckplus"
-    write_bar_ckplus(data_root)
-    cfg = str(write_config(tmp_path, data_root))
+def test_ddp_two_processes_match_one(tmp_path, bar_ckplus, run_config):
+    # Four labelled sequences per subject, the bar whose row tells the class 3 px high.
+    data_root = bar_ckplus(size=SIZE, frames=3, offsets=(0, 2, 4, 6), row_step=4, bar_height=3)
+    # A tiny ERR-Net (resnet10t, 8-channel decoder and discriminator, pixel residual);
+    # 64 training faces: a multiple of the global batch, so no rank pads. Validation on
+    # the training subjects: the check is that both runs fit the same data equally
+    # well (8 subjects are too few to generalise in 6 epochs).
+    cfg = str(run_config(
+        data_root, name="tiny_ddp.py", model="errnet", batch_size=2 * PER_PROCESS_BATCH,
+        val=dict(split="train", test_mode=True), max_keep_ckpts=2,
+        optim_wrapper=dict(generator=dict(optimizer=dict(lr=1e-3))), param_scheduler=[],
+        train_cfg=dict(max_epochs=EPOCHS, val_interval=EPOCHS)))
     ddp, single = tmp_path / "ddp", tmp_path / "single"
 
     _run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
           f"--master_port={_free_port()}", "tools/train.py", cfg, "--launcher", "pytorch",
           "--work-dir", str(ddp), "--cfg-options", "env_cfg.dist_cfg.backend=gloo",
           "model_wrapper_cfg.device_ids=None",
-          f"train_dataloader.batch_size={PER_PROCESS_BATCH}"], REPO)
-    _run([sys.executable, "tools/train.py", cfg, "--work-dir", str(single)], REPO)
+          f"train_dataloader.batch_size={PER_PROCESS_BATCH}"], REPO_ROOT)
+    _run([sys.executable, "tools/train.py", cfg, "--work-dir", str(single)], REPO_ROOT)
 
     # Only rank 0 writes: the DDP work dir holds exactly what one process writes,
     # one log, no rank-suffixed logs, no leftover temporary files.

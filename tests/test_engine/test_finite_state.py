@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
 from errkit.config import load_config
 from errkit.engine import build_runner
 from errkit.engine.finite_state import NonFiniteStateError, first_non_finite
-from tests.helpers import write_bar_ckplus
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_runner import CLASSIFIER, _config  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ckplus")
-    write_bar_ckplus(root, subjects=3, size=32, frames=3, offsets=(0, 2), row_step=4,
-                     bar_height=3)
-    return root
 
 
 def test_first_non_finite_skips_integer_tensors():
@@ -32,8 +17,8 @@ def test_first_non_finite_skips_integer_tensors():
 
 
 @pytest.mark.parametrize("what", ["buffer", "parameter"])
-def test_runner_refuses_to_save_non_finite_state(tmp_path, data_root, what):
-    cfg = load_config(str(_config(tmp_path, data_root, CLASSIFIER)))
+def test_runner_refuses_to_save_non_finite_state(tmp_path, short_run_config, what):
+    cfg = load_config(str(short_run_config()))
     cfg.work_dir = str(tmp_path / "work")
     cfg.experiment_name = f"finite_state_{what}"  # one mmengine logger per run
     runner = build_runner(cfg)

@@ -18,9 +18,7 @@ import torch
 from errkit.engine.checkpoint import find_resumable_checkpoint
 from errkit.engine.checkpoint import safe_load
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_resume import write_config, write_tiny_ckplus  # noqa: E402
+from tests.helpers import REPO_ROOT
 
 #: Imported by the trained config (``custom_imports``): every fsync of the
 #: training process sleeps, which holds each checkpoint write open long enough
@@ -43,10 +41,7 @@ os.fsync = _slow_fsync
 FINAL_ITER = 18  # three passes over 48 training faces in batches of 8
 
 
-def _write_kill_config(tmp: Path) -> Path:
-    data_root = tmp / "ckplus"
-    write_tiny_ckplus(data_root)
-    base = write_config(tmp, data_root)
+def _write_kill_config(tmp: Path, base: Path) -> Path:
     (tmp / "errkit_test_slow_fsync.py").write_text(SLOW_FSYNC)
     cfg = tmp / "kill_resume.py"
     cfg.write_text(textwrap.dedent(f"""
@@ -67,7 +62,7 @@ def _launch(cfg: Path, work_dir: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(cfg.parent),
                                                        os.environ.get("PYTHONPATH", "")]),
                OMP_NUM_THREADS="1")
-    cmd = [sys.executable, str(REPO / "tools" / "train.py"), str(cfg), "--work-dir",
+    cmd = [sys.executable, str(REPO_ROOT / "tools" / "train.py"), str(cfg), "--work-dir",
            str(work_dir), "--resume"]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, cwd=str(cfg.parent))
@@ -107,8 +102,8 @@ def _assert_all_checkpoints_load(work_dir: Path) -> int:
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_moments_then_resume(tmp_path):
-    cfg = _write_kill_config(tmp_path)
+def test_sigkill_at_random_moments_then_resume(tmp_path, ckplus_config):
+    cfg = _write_kill_config(tmp_path, ckplus_config)
     work_dir = tmp_path / "work"
     # (strategy, seed): kill while a checkpoint or last_checkpoint is being
     # written, or at a random moment once the run has made progress.
@@ -156,12 +151,10 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
 
 
 @pytest.mark.slow
-def test_resume_skips_a_truncated_newest_checkpoint(tmp_path, capsys):
+def test_resume_skips_a_truncated_newest_checkpoint(tmp_path, capsys, ckplus_config):
     from errkit.cli.train import main as train
 
-    data_root = tmp_path / "ckplus"
-    write_tiny_ckplus(data_root)
-    cfg = str(write_config(tmp_path, data_root))
+    cfg = str(ckplus_config)
     opts = ["--cfg-options", "model.model_name=test_resnet"]
     work_dir = tmp_path / "work"
     train([cfg, "--work-dir", str(work_dir), *opts, "train_cfg.max_epochs=2"])

@@ -7,7 +7,6 @@ model updates through; NaNGuardHook names the terms of skipped updates.
 from __future__ import annotations
 
 import glob
-import sys
 import textwrap
 from pathlib import Path
 
@@ -19,10 +18,7 @@ from errkit.engine.checkpoint import safe_load
 from errkit.engine.nan_guard import NonFiniteLossError, check_finite, non_finite_terms
 from errkit.engine.optimizers import NaNGuardOptimWrapper
 from errkit.registry import LOSSES, OPTIM_WRAPPERS
-
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_resume import write_config, write_tiny_ckplus  # noqa: E402
+from tests.helpers import make_fer_batch
 
 NAN_AT = 9  # the third iteration of the second epoch (6 iterations per epoch)
 
@@ -47,13 +43,6 @@ def nan_loss_registered():
     LOSSES.register_module(name="NaNInjectionLoss", module=NaNInjectionLoss, force=True)
     yield
     LOSSES._module_dict.pop("NaNInjectionLoss", None)
-
-
-@pytest.fixture
-def ckplus_config(tmp_path):
-    data_root = tmp_path / "ckplus"
-    write_tiny_ckplus(data_root)
-    return write_config(tmp_path, data_root)
 
 
 def _errnet_config(tmp_path: Path, classifier_cfg: Path) -> Path:
@@ -270,7 +259,6 @@ def test_errnet_skipped_generator_update_leaves_generator_and_recognizer_untouch
     recognizer's parameters and BatchNorm statistics stay as they were."""
     from errkit.engine.optimizers import MultiOptimWrapperConstructor
     from errkit.models import ERRNet
-    from tests.test_models.test_errnet import make_batch
 
     torch.manual_seed(0)
     model = ERRNet(
@@ -288,7 +276,7 @@ def test_errnet_skipped_generator_update_leaves_generator_and_recognizer_untouch
     before = {name: _state(getattr(model, name)) for name in ("generator", "recognizer",
                                                               "discriminator")}
     assert any(k.endswith("running_mean") for k in before["generator"])
-    log = model.train_step(make_batch(), optim)
+    log = model.train_step(make_fer_batch(), optim)
     for name in ("generator", "recognizer"):
         after = _state(getattr(model, name))
         assert all(torch.equal(after[k], before[name][k]) for k in after), name
@@ -296,7 +284,7 @@ def test_errnet_skipped_generator_update_leaves_generator_and_recognizer_untouch
     disc = _state(model.discriminator)
     assert any(not torch.equal(disc[k], before["discriminator"][k]) for k in disc)
     assert not torch.isfinite(log["loss_segment"]) and torch.isfinite(log["loss_disc"])
-    model.train_step(make_batch(seed=1), optim)  # the next update is applied
+    model.train_step(make_fer_batch(seed=1), optim)  # the next update is applied
     after = _state(model.generator)
     assert any(not torch.equal(after[k], before["generator"][k]) for k in after)
 

@@ -4,7 +4,6 @@ of its updates ends with exit status 1 and a summary instead of training nothing
 from __future__ import annotations
 
 import glob
-import sys
 import textwrap
 from pathlib import Path
 
@@ -16,9 +15,6 @@ from errkit.engine.finite_state import first_non_finite
 from errkit.engine.nan_guard import TooManySkippedUpdatesError
 from errkit.models.data_preprocessors import FERDataPreprocessor
 from errkit.registry import MODELS
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_resume import write_config, write_tiny_ckplus  # noqa: E402
 
 #: 48 training faces in batches of 8: 6 iterations per epoch.
 ITERS_PER_EPOCH = 6
@@ -43,11 +39,9 @@ class NaNBatchPreprocessor(FERDataPreprocessor):
 
 
 @pytest.fixture
-def skip_config(tmp_path):
+def skip_config(tmp_path, ckplus_config):
     MODELS.register_module(name="NaNBatchPreprocessor", module=NaNBatchPreprocessor, force=True)
-    data_root = tmp_path / "ckplus"
-    write_tiny_ckplus(data_root)
-    base = write_config(tmp_path, data_root)
+    base = ckplus_config
     cfg = tmp_path / "skip.py"
     cfg.write_text(textwrap.dedent(f"""
         _base_ = ['{base}']

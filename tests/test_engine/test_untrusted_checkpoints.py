@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 import uuid
 from pathlib import Path
 
@@ -22,37 +21,10 @@ import pytest
 import torch
 
 from errkit.utils.checkpoint import CheckpointError, CheckpointRefusedError
-from tests.helpers import save_like_numpy1, write_bar_ckplus, write_malicious_checkpoint
+from tests.helpers import (REPO_ROOT, SMALL_CKPLUS, save_like_numpy1, write_bar_ckplus,
+                           write_malicious_checkpoint, write_run_config)
 
-REPO = Path(__file__).resolve().parents[2]
 FORCE_UNSAFE = "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"
-
-#: A whole-image classifier on a tiny CK+ tree; one short epoch.
-CONFIG = """
-_base_ = ['{repo}/configs/_base_/models/timm_classifier.py',
-          '{repo}/configs/_base_/schedules/adam_cls.py',
-          '{repo}/configs/_base_/default_runtime.py']
-model = dict(model_name='test_resnet', num_classes=7, in_channels=1)
-pipeline = [dict(type='LoadFaceImages', color_type='grey'), dict(type='AlignFace', size=32),
-            dict(type='PackFERInputs')]
-dataset = dict(type='CKPlusDataset', data_root='{data_root}', num_peak_frames=1,
-               fold=0, num_folds=3, pipeline=pipeline)
-train_dataloader = dict(batch_size=8, num_workers=0,
-                        sampler=dict(type='DefaultSampler', shuffle=True),
-                        collate_fn=dict(type='pseudo_collate'),
-                        dataset=dict(dataset, split='train'))
-val_dataloader = dict(batch_size=8, num_workers=0,
-                      sampler=dict(type='DefaultSampler', shuffle=False),
-                      collate_fn=dict(type='pseudo_collate'),
-                      dataset=dict(dataset, split='test'))
-val_evaluator = dict(type='ExpressionMetric')
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
-train_cfg = dict(max_epochs=1)
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
-custom_hooks = []
-visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
-"""
 
 
 def _command(name: str):
@@ -76,10 +48,12 @@ def setup(tmp_path_factory):
     """The config, and a good training checkpoint of its model."""
     root = tmp_path_factory.mktemp("untrusted")
     data_root = root / "ckplus"
-    write_bar_ckplus(data_root, subjects=3, size=32, frames=3, offsets=(0, 2), row_step=4,
-                     bar_height=3)
-    cfg = root / "tiny_classifier.py"
-    cfg.write_text(textwrap.dedent(CONFIG).format(repo=REPO, data_root=data_root))
+    write_bar_ckplus(data_root, **SMALL_CKPLUS)
+    # a whole-image classifier (test_resnet, 32 px faces), one short epoch
+    cfg = write_run_config(root, data_root, name="tiny_classifier.py",
+                           model_options=dict(model_name="test_resnet"), align=32,
+                           num_peak_frames=1, folds=(0, 3), val_batch_size=8, local_vis=True,
+                           seed=None)
     _command("train")([str(cfg), "--work-dir", str(root / "trained")])
     return dict(root=root, config=cfg, good=root / "trained" / "epoch_1.pth")
 
@@ -108,9 +82,10 @@ def _refused(capsys, call, marker: Path) -> str:
 def test_tools_test_py_refuses_with_the_unsafe_variable_set(setup, evil):
     path, marker = evil
     env = dict(os.environ, OMP_NUM_THREADS="1", **{FORCE_UNSAFE: "1"})
-    proc = subprocess.run([sys.executable, str(REPO / "tools" / "test.py"), str(setup["config"]),
-                           str(path), "--work-dir", str(path.parent / "w")], env=env,
-                          capture_output=True, text=True, timeout=300, cwd=str(path.parent))
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "test.py"),
+                           str(setup["config"]), str(path), "--work-dir",
+                           str(path.parent / "w")], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=str(path.parent))
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert not marker.exists()
     assert "Traceback" not in proc.stderr and proc.stderr.count("errkit: error:") == 1
@@ -137,8 +112,8 @@ def test_runner_paths_refuse(setup, evil, capsys, how):
 def test_kfold_worker_refuses(setup, evil):
     path, marker = evil
     env = dict(os.environ, OMP_NUM_THREADS="1", **{FORCE_UNSAFE: "1"})
-    proc = subprocess.run([sys.executable, str(REPO / "tools" / "kfold.py"), str(setup["config"]),
-                           "--folds", "2", "--fold-ids", "0", "--work-dir",
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "kfold.py"),
+                           str(setup["config"]), "--folds", "2", "--fold-ids", "0", "--work-dir",
                            str(path.parent / "kfold"), "--cfg-options", f"load_from={path}"],
                           env=env, capture_output=True, text=True, timeout=300,
                           cwd=str(path.parent))

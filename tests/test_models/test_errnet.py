@@ -2,64 +2,20 @@
 
 import copy
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
-from errkit.models.errnet import DISCRIMINATOR, GENERATOR, ERRNet
+from errkit.models.errnet import DISCRIMINATOR, GENERATOR
 from errkit.registry import MODELS
 from errkit.structures import FERDataSample
+from tests.helpers import (FER_BATCH_SIDE, REPO_ROOT, build_tiny_errnet, errnet_optim_wrappers,
+                           make_fer_batch)
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
-SIZE = 32
-
-
-def tiny_cfg(**overrides):
-    cfg = dict(
-        encoder=dict(type="TimmEncoder", model_name="test_resnet", in_channels=1),
-        latent=dict(type="SegmentLatent", segment_dim=4),
-        decoder=dict(type="UNetResidualDecoder", base_channels=8),
-        discriminator=dict(type="PatchDiscriminator", base_channels=8, num_layers=2),
-        residuals=[dict(type="PixelResidual", feat_channels=8, num_stages=2),
-                   dict(type="LandmarkResidual", hidden_channels=16, residual_channels=4,
-                        embed_channels=16, out_channels=16)],
-        num_classes=3)
-    cfg.update(overrides)
-    return cfg
-
-
-def tiny_model(**overrides):
-    return ERRNet(**tiny_cfg(**overrides))
-
-
-def make_batch(batch=4, num_classes=3, neutral=True, landmarks=True, seed=0):
-    """A dataloader batch as PackFERInputs + pseudo_collate produce it."""
-    g = torch.Generator().manual_seed(seed)
-    imgs = [torch.randint(0, 256, (1, SIZE, SIZE), generator=g, dtype=torch.uint8)
-            for _ in range(batch)]
-    neutrals = [torch.randint(0, 256, (1, SIZE, SIZE), generator=g, dtype=torch.uint8)
-                for _ in range(batch)]
-    base = torch.rand(68, 2, generator=g) * 16 + 8
-    base[36:42] = torch.tensor([10.0, 12.0])
-    base[42:48] = torch.tensor([22.0, 12.0])
-    lms = [base + torch.randn(68, 2, generator=g) for _ in range(batch)]
-    samples = [FERDataSample(metainfo=dict(has_neutral=neutral, has_landmarks=landmarks))
-               .set_gt_label(i % num_classes) for i in range(batch)]
-    return dict(inputs=dict(img=imgs, neutral=neutrals, landmarks=lms,
-                            neutral_landmarks=[base.clone() for _ in range(batch)]),
-                data_samples=samples)
-
-
-def wrappers(model, lr=1e-3, cls=OptimWrapper, **kwargs):
-    parts = {GENERATOR: [*model.generator.parameters(), *model.recognizer.parameters()]}
-    if model.discriminator is not None:
-        parts[DISCRIMINATOR] = list(model.discriminator.parameters())
-    return OptimWrapperDict(**{
-        k: cls(optimizer=torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999)), **kwargs)
-        for k, params in parts.items()})
+CONFIG_DIR = REPO_ROOT / "configs"
+SIZE = FER_BATCH_SIDE  # the side of make_fer_batch's faces
 
 
 PARTS = ("generator", "recognizer", "discriminator")
@@ -75,8 +31,8 @@ def changed(module, before):
 
 def test_forward_modes():
     torch.manual_seed(0)
-    model = tiny_model().eval()
-    data = model.data_preprocessor(make_batch(), False)
+    model = build_tiny_errnet().eval()
+    data = model.data_preprocessor(make_fer_batch(), False)
     out = model(data["inputs"], mode="tensor")
     assert out["logits"].shape == (4, 3)
     assert out["neutral"].shape == out["residual"].shape == (4, 1, SIZE, SIZE)
@@ -87,7 +43,7 @@ def test_forward_modes():
     assert {"loss_l1", "loss_gan", "loss_cls", "loss_segment", "loss_landmark", "acc",
             "seg_acc"} <= set(losses)
 
-    preds = model.val_step(make_batch())
+    preds = model.val_step(make_fer_batch())
     assert len(preds) == 4
     for s in preds:
         assert s.pred_score.shape == (3,) and torch.isclose(s.pred_score.sum(), torch.tensor(1.))
@@ -96,12 +52,12 @@ def test_forward_modes():
             == s.gt_neutral.shape == (1, SIZE, SIZE)
         assert s.pred_neutral.abs().max() <= 1.0
         assert s.segment_activations.shape == (3,)
-    no_neutral = model.test_step(make_batch(neutral=False))
+    no_neutral = model.test_step(make_fer_batch(neutral=False))
     assert "gt_neutral" not in no_neutral[0] and "pred_neutral" in no_neutral[0]
 
 
 def test_infer_needs_only_the_image():
-    model = tiny_model().eval()
+    model = build_tiny_errnet().eval()
     out = model.infer(torch.rand(2, 1, SIZE, SIZE) * 2 - 1)
     assert set(out) == {"logits", "probs", "activations", "neutral", "residual"}
     assert out["probs"].shape == (2, 3) and not out["probs"].requires_grad
@@ -111,8 +67,8 @@ def test_infer_needs_only_the_image():
 
 def test_gradients_reach_every_trainable_part():
     torch.manual_seed(0)
-    model = tiny_model().train()
-    data = model.data_preprocessor(make_batch(), True)
+    model = build_tiny_errnet().train()
+    data = model.data_preprocessor(make_fer_batch(), True)
     labels = model._labels(data["data_samples"], torch.device("cpu"))
     outputs = model._remove_and_recognize(data["inputs"], labels)
     losses = model._gen_loss(data["inputs"], outputs, labels)
@@ -130,28 +86,28 @@ def test_gradients_reach_every_trainable_part():
 
 def test_discriminator_step_moves_only_the_discriminator():
     torch.manual_seed(0)
-    model = tiny_model(disc_steps=2).train()
-    optim = wrappers(model)
+    model = build_tiny_errnet(disc_steps=2).train()
+    optim = errnet_optim_wrappers(model)
     before = {k: snapshot(getattr(model, k)) for k in PARTS}
-    log = model.train_step(make_batch(), optim)  # iteration 0 of 2: discriminator only
+    log = model.train_step(make_fer_batch(), optim)  # iteration 0 of 2: discriminator only
     assert {"loss_disc_real", "loss_disc_fake", "loss_disc"} <= set(log)
     assert "loss_cls" not in log
     assert changed(model.discriminator, before["discriminator"])
     assert not changed(model.generator, before["generator"])
     assert not changed(model.recognizer, before["recognizer"])
-    log = model.train_step(make_batch(seed=1), optim)  # iteration 1: both
+    log = model.train_step(make_fer_batch(seed=1), optim)  # iteration 1: both
     assert "loss_cls" in log and model.train_iter == 2
     assert changed(model.generator, before["generator"])
 
 
 def test_generator_step_moves_only_generator_and_recognizer():
     torch.manual_seed(0)
-    model = tiny_model().train()
-    optim = wrappers(model)
+    model = build_tiny_errnet().train()
+    optim = errnet_optim_wrappers(model)
     before = {k: snapshot(getattr(model, k)) for k in PARTS}
     # no true neutral in the batch: no discriminator step, but loss_gan still
     # back-propagates through the discriminator into the generator
-    log = model.train_step(make_batch(neutral=False), optim)
+    log = model.train_step(make_fer_batch(neutral=False), optim)
     assert "loss_gan" in log and "loss_disc" not in log and "loss_l1" in log
     assert log["loss_l1"] == 0
     assert not changed(model.discriminator, before["discriminator"])
@@ -165,8 +121,8 @@ def test_generator_step_moves_only_generator_and_recognizer():
 
 
 def test_log_values_follow_parse_losses():
-    model = tiny_model().train()
-    log = model.train_step(make_batch(), wrappers(model))
+    model = build_tiny_errnet().train()
+    log = model.train_step(make_fer_batch(), errnet_optim_wrappers(model))
     assert all(not v.requires_grad and v.dim() == 0 for v in log.values())
     terms = [v for k, v in log.items() if k.startswith("loss_") and "disc" not in k]
     assert torch.isclose(log["loss"], sum(terms))
@@ -175,39 +131,39 @@ def test_log_values_follow_parse_losses():
 
 
 def test_gradient_accumulation_is_respected_per_wrapper():
-    model = tiny_model(discriminator=None).train()
-    optim = wrappers(model, accumulative_counts=2)
+    model = build_tiny_errnet(discriminator=None).train()
+    optim = errnet_optim_wrappers(model, accumulative_counts=2)
     before = snapshot(model.recognizer)
-    model.train_step(make_batch(), optim)
+    model.train_step(make_fer_batch(), optim)
     assert not changed(model.recognizer, before)
-    model.train_step(make_batch(seed=1), optim)
+    model.train_step(make_fer_batch(seed=1), optim)
     assert changed(model.recognizer, before)
 
 
 def test_missing_optimizer_key_is_a_clear_error():
-    model = tiny_model()
-    optim = wrappers(model)
+    model = build_tiny_errnet()
+    optim = errnet_optim_wrappers(model)
     partial = OptimWrapperDict(**{GENERATOR: optim[GENERATOR]})
     with pytest.raises(KeyError, match=r"has keys \['generator'\], expected \['generator', "
                                        r"'discriminator'\]"):
-        model.train_step(make_batch(), partial)
+        model.train_step(make_fer_batch(), partial)
     with pytest.raises(TypeError, match="MultiOptimWrapperConstructor"):
-        model.train_step(make_batch(), optim[GENERATOR])
+        model.train_step(make_fer_batch(), optim[GENERATOR])
     # an extra key (a separate recognizer wrapper) would leave a wrapper unused
     extra = OptimWrapperDict(**dict(optim.items()), recognizer=optim[GENERATOR])
     with pytest.raises(KeyError, match="recognizer"):
-        model.train_step(make_batch(), extra)
+        model.train_step(make_fer_batch(), extra)
 
 
 def test_generator_wrapper_must_update_the_recognizer():
-    model = tiny_model()
+    model = build_tiny_errnet()
     optim = OptimWrapperDict(
         generator=OptimWrapper(optimizer=torch.optim.Adam(model.generator.parameters())),
         discriminator=OptimWrapper(optimizer=torch.optim.Adam(model.discriminator.parameters())))
     with pytest.raises(ValueError, match=r"optim_wrapper\['generator'\] does not update the "
                                          r"recognizer; give it modules=\('generator', "
                                          r"'recognizer'\)"):
-        model.train_step(make_batch(), optim)
+        model.train_step(make_fer_batch(), optim)
 
 
 class CPUBf16OptimWrapper(OptimWrapper):
@@ -221,36 +177,36 @@ class CPUBf16OptimWrapper(OptimWrapper):
 
 def test_train_step_under_bf16_autocast():
     torch.manual_seed(0)
-    model = tiny_model().train()
-    optim = wrappers(model, cls=CPUBf16OptimWrapper)
+    model = build_tiny_errnet().train()
+    optim = errnet_optim_wrappers(model, cls=CPUBf16OptimWrapper)
     before = snapshot(model.generator)
-    log = model.train_step(make_batch(), optim)
+    log = model.train_step(make_fer_batch(), optim)
     assert all(torch.isfinite(v) for v in log.values())
     assert changed(model.generator, before)
     assert all(p.dtype == torch.float32 for p in model.parameters())
 
 
 def test_plain_and_l1_only_variants():
-    plain = tiny_model(decoder=None, discriminator=None, residuals=[],
+    plain = build_tiny_errnet(decoder=None, discriminator=None, residuals=[],
                        use_segments_in_head=False, use_encoder_features_in_head=True,
                        losses=dict(segment=None))
-    log = plain.train_step(make_batch(), wrappers(plain))
+    log = plain.train_step(make_fer_batch(), errnet_optim_wrappers(plain))
     assert set(k for k in log if k.startswith("loss_")) == {"loss_cls"}
-    sample = plain.eval().val_step(make_batch())[0]
+    sample = plain.eval().val_step(make_fer_batch())[0]
     assert "pred_neutral" not in sample and "pred_score" in sample
-    l1_only = tiny_model(discriminator=None)
-    log = l1_only.train_step(make_batch(), wrappers(l1_only))
+    l1_only = build_tiny_errnet(discriminator=None)
+    log = l1_only.train_step(make_fer_batch(), errnet_optim_wrappers(l1_only))
     assert "loss_l1" in log and "loss_gan" not in log
     with pytest.raises(ValueError, match="decoder"):
-        tiny_model(decoder=None)
+        build_tiny_errnet(decoder=None)
     with pytest.raises(KeyError, match="perceptal"):
-        tiny_model(losses=dict(perceptal=None))
+        build_tiny_errnet(losses=dict(perceptal=None))
 
 
 def test_step_counter_is_saved_in_the_state_dict():
-    model = tiny_model(discriminator=None)
-    model.train_step(make_batch(), wrappers(model))
-    clone = tiny_model(discriminator=None)
+    model = build_tiny_errnet(discriminator=None)
+    model.train_step(make_fer_batch(), errnet_optim_wrappers(model))
+    clone = build_tiny_errnet(discriminator=None)
     clone.load_state_dict(copy.deepcopy(model.state_dict()))
     assert clone.train_iter == 1
 
@@ -282,9 +238,9 @@ def face_set(num_ids=4, size=16, seed=0):
 @pytest.mark.slow
 def test_tiny_overfit_reaches_full_training_accuracy():
     torch.manual_seed(0)
-    model = tiny_model(num_classes=2, discriminator=None,
+    model = build_tiny_errnet(num_classes=2, discriminator=None,
                        residuals=[dict(type="PixelResidual", feat_channels=8, num_stages=2)])
-    optim = wrappers(model.train(), lr=2e-3)
+    optim = errnet_optim_wrappers(model.train(), lr=2e-3)
     data = face_set()
     history = []
     for _ in range(15):
@@ -301,7 +257,7 @@ def test_tiny_overfit_reaches_full_training_accuracy():
     assert all(s.pred_neutral.shape == (1, 16, 16) for s in preds)
 
 
-def build_from_config(path, tmp_path):
+def build_from_config(path):
     cfg = Config.fromfile(str(path))
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.encoder.model_name = "test_resnet"
@@ -313,14 +269,10 @@ def build_from_config(path, tmp_path):
     "ablations/errnet_synthetic_plain.py", "ablations/errnet_synthetic_pixel.py",
     "ablations/errnet_synthetic_landmark.py", "ablations/errnet_synthetic_120ids.py",
     "ablations/errnet_synthetic_l1_removal.py", "ablations/errnet_synthetic_adv_removal.py"])
-def test_configs_build_the_model_and_its_optimizers(name, tmp_path):
+def test_configs_build_the_model_and_its_optimizers(name):
     from errkit.engine.optimizers import MultiOptimWrapperConstructor
 
-    path = CONFIG_DIR / name
-    try:
-        cfg, model = build_from_config(path, tmp_path)
-    except FileNotFoundError as err:  # a dataset base not written yet
-        pytest.skip(str(err))
+    cfg, model = build_from_config(CONFIG_DIR / name)  # a missing config or base fails
     assert cfg.default_scope == "errkit"
     ow_cfg = {k: v for k, v in cfg.optim_wrapper.items() if k != "constructor"}
     assert cfg.optim_wrapper.constructor == "MultiOptimWrapperConstructor"
@@ -347,8 +299,8 @@ class _UnreadableMask:
 
 def test_discriminator_faces_are_selected_from_host_flags_without_reading_the_mask():
     torch.manual_seed(0)
-    model = tiny_model()
-    data = model.data_preprocessor(make_batch(batch=4), True)
+    model = build_tiny_errnet()
+    data = model.data_preprocessor(make_fer_batch(batch=4), True)
     inputs = data["inputs"]
     fake = torch.rand_like(inputs["img"])
     flags = [True, False, True, True]
@@ -381,9 +333,9 @@ class RecordingOptimWrapper(OptimWrapper):
 
 def test_every_generator_update_is_logged():
     torch.manual_seed(0)
-    model = tiny_model(gen_steps=3).train()
-    optim = wrappers(model, cls=RecordingOptimWrapper)
-    log = model.train_step(make_batch(), optim)
+    model = build_tiny_errnet(gen_steps=3).train()
+    optim = errnet_optim_wrappers(model, cls=RecordingOptimWrapper)
+    log = model.train_step(make_fer_batch(), optim)
     updates = optim[GENERATOR].losses
     assert len(updates) == 3 and len(optim[DISCRIMINATOR].losses) == 1
     assert len(set(updates)) == 3  # each update ran a fresh forward pass
@@ -393,9 +345,9 @@ def test_every_generator_update_is_logged():
 
 def test_loss_weights_live_in_the_loss_configs():
     torch.manual_seed(0)
-    model = tiny_model(losses=dict(l1=dict(type="MaskedL1Loss", loss_weight=2.5),
+    model = build_tiny_errnet(losses=dict(l1=dict(type="MaskedL1Loss", loss_weight=2.5),
                                    segment=dict(type="SegmentLoss", loss_weight=0.0)))
-    data = model.data_preprocessor(make_batch(), True)
+    data = model.data_preprocessor(make_fer_batch(), True)
     inputs = data["inputs"]
     labels = model._labels(data["data_samples"], torch.device("cpu"))
     outputs = model._remove_and_recognize(inputs, labels)
@@ -407,8 +359,8 @@ def test_loss_weights_live_in_the_loss_configs():
     assert "loss_landmark" in losses  # the branch weights its own term
     with pytest.raises(ValueError, match=r"^model\.losses\.l1\.loss_weight must be >= 0, got "
                                          r"-1\.0 \(0 drops the term\)$"):
-        tiny_model(losses=dict(l1=dict(type="MaskedL1Loss", loss_weight=-1.0)))
+        build_tiny_errnet(losses=dict(l1=dict(type="MaskedL1Loss", loss_weight=-1.0)))
     with pytest.raises(ValueError, match="a discriminator needs losses.gan_loss"):
-        tiny_model(losses=dict(gan_loss=None))
+        build_tiny_errnet(losses=dict(gan_loss=None))
     with pytest.raises(TypeError, match="loss_weights"):  # the second dict is gone
-        tiny_model(loss_weights=dict(l1=10.0))
+        build_tiny_errnet(loss_weights=dict(l1=10.0))

@@ -9,6 +9,7 @@ from errkit.models.neutral_modes import check_neutral_cfgs
 from errkit.models.residuals import (DetectedLandmarkResidual, PixelResidual, ResidualContext,
                                      normalise_shape)
 from errkit.models.residual_recognizer import ResidualRecognizer
+from tests.helpers import build_tiny_errnet, errnet_optim_wrappers, make_fer_batch
 
 SIZE = 32
 TEMPLATE = torch.as_tensor(canonical_landmarks(SIZE))
@@ -126,23 +127,21 @@ def test_neutral_cfgs_are_checked():
         check_neutral_cfgs(None, dict(neutral="given", extra_modes=("given",)))
 
 
-@pytest.fixture
-def landmark_model(tiny_errnet):
-    """``make(**overrides)``: a tiny ERR-Net whose landmark branch reads the face's points."""
-    return lambda **overrides: tiny_errnet(**dict(dict(
+def landmark_model(**overrides):
+    """A tiny ERR-Net whose landmark branch reads the face's points."""
+    return build_tiny_errnet(**dict(dict(
         residuals=[dict(type="PixelResidual", feat_channels=8, num_stages=2),
                    dict(type="DetectedLandmarkResidual", hidden_channels=16,
                         embed_channels=16, out_channels=16)],
         use_encoder_features_in_head=True, fusion_norm="branch"), **overrides))
 
 
-def test_errnet_predicts_in_both_modes_and_the_metric_reports_them(landmark_model, fer_batch,
-                                                                  errnet_wrappers):
+def test_errnet_predicts_in_both_modes_and_the_metric_reports_them():
     torch.manual_seed(0)
     model = landmark_model(test_cfg=dict(neutral="generated", extra_modes=("given",)))
-    model.train_step(fer_batch(), errnet_wrappers(model))  # BatchNorm statistics
+    model.train_step(make_fer_batch(), errnet_optim_wrappers(model))  # BatchNorm statistics
     model.eval()
-    batch = fer_batch(seed=1)
+    batch = make_fer_batch(seed=1)
     batch["data_samples"][3].set_metainfo(dict(has_neutral=False))
     data = model.data_preprocessor(batch, False)
     samples = model.predict(data["inputs"], data["data_samples"])
@@ -161,16 +160,15 @@ def test_errnet_predicts_in_both_modes_and_the_metric_reports_them(landmark_mode
     assert 0.0 <= result["expr/given_neutral/accuracy"] <= 1.0
 
 
-def test_errnet_trains_and_tests_in_given_neutral_mode(landmark_model, fer_batch,
-                                                       errnet_wrappers):
+def test_errnet_trains_and_tests_in_given_neutral_mode():
     torch.manual_seed(0)
     model = landmark_model(train_cfg=dict(neutral="given"), test_cfg=dict(neutral="given"))
-    optim = errnet_wrappers(model)
+    optim = errnet_optim_wrappers(model)
     for _ in range(2):
-        logs = model.train_step(fer_batch(), optim)
+        logs = model.train_step(make_fer_batch(), optim)
     assert "loss_landmark" in logs and torch.isfinite(logs["loss"])
     model.eval()
-    data = model.data_preprocessor(fer_batch(seed=1), False)
+    data = model.data_preprocessor(make_fer_batch(seed=1), False)
     samples = model.predict(data["inputs"], data["data_samples"])
     assert [s.neutral_mode for s in samples] == ["given"] * 4
     # infer() with a given neutral equals predict() in given mode
@@ -183,12 +181,12 @@ def test_errnet_trains_and_tests_in_given_neutral_mode(landmark_model, fer_batch
         model.infer(inputs["img"])  # the landmark branch needs the face's own points
 
 
-def test_landmark_residual_needs_no_decoder(tiny_errnet, fer_batch, errnet_wrappers):
+def test_landmark_residual_needs_no_decoder():
     """Without removal the face's own landmarks still feed the head; branches that read
     the residual image still need the decoder."""
-    model = tiny_errnet(decoder=None, discriminator=None,
-                        residuals=[dict(type="DetectedLandmarkResidual", out_channels=8)])
-    logs = model.train_step(fer_batch(), errnet_wrappers(model))
+    model = build_tiny_errnet(decoder=None, discriminator=None,
+                              residuals=[dict(type="DetectedLandmarkResidual", out_channels=8)])
+    logs = model.train_step(make_fer_batch(), errnet_optim_wrappers(model))
     assert "loss_landmark" in logs and "loss_l1" not in logs
     with pytest.raises(ValueError, match=r"PixelResidual'.*\] read the generated residual"):
-        tiny_errnet(decoder=None, discriminator=None)
+        build_tiny_errnet(decoder=None, discriminator=None)

@@ -14,15 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, pip_install_target, run_python
+from tests.helpers import REPO_ROOT, pip_install_target, run_python
 
 PLUGIN_SRC = REPO_ROOT / "plugins" / "errkit-lbp-residual"
 DISTRIBUTION = "errkit-lbp-residual"
 
 # Every test here pip-installs a distribution: slow, as in tests/test_plugin_manager.py.
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not (PLUGIN_SRC / "pyproject.toml").is_file(),
-                                 reason=f"no plugin source tree at {PLUGIN_SRC}")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,4 @@
 import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,9 +6,7 @@ import pytest
 from errkit.landmarks.flip_index import FLIP_INDEX_68
 from errkit.landmarks.mean_shape import (MEAN_SHAPE_68, canonical_landmarks, eye_centres,
                                          to_eye_frame)
-
-REPO = Path(__file__).resolve().parents[2]
-YALE = REPO / '..' / 'shared' / 'data' / 'yale_faces'
+from tests.helpers import REPO_ROOT
 
 
 def test_mean_shape_is_in_the_eye_frame():
@@ -58,17 +55,15 @@ def test_canonical_landmarks_rejects_bad_arguments():
 
 
 @pytest.mark.slow
-def test_mean_shape_matches_a_new_measurement():
-    if not YALE.is_dir():
-        pytest.skip(f'{YALE} is absent')
+def test_mean_shape_matches_a_new_measurement(yale_dir):
     pytest.importorskip('dlib')
     if importlib.util.find_spec('face_recognition_models') is None:
         pytest.skip('face_recognition_models is not installed')
     spec = importlib.util.spec_from_file_location(
-        'measure_mean_shape', REPO / 'tools' / 'analysis' / 'measure_mean_shape.py')
+        'measure_mean_shape', REPO_ROOT / 'tools' / 'analysis' / 'measure_mean_shape.py')
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    shapes = tool.detect_shapes(sorted(YALE.glob('*_normal.png')), upsample=1)
+    shapes = tool.detect_shapes(sorted(yale_dir.glob('*_normal.png')), upsample=1)
     assert len(shapes) >= 10
     mean = np.mean([to_eye_frame(s) for s in shapes], axis=0)
     # a plain average of eye-frame shapes is close to the Procrustes mean
