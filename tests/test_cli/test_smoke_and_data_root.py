@@ -69,7 +69,8 @@ def test_test_takes_the_work_dir_and_draws_labelled_grids(smoke_run, tmp_path):
     written = json.loads((tmp_path / "metrics.json").read_text())
     assert written["expr/accuracy"] == pytest.approx(metrics["expr/accuracy"])
     pngs = sorted(p.name for p in vis.iterdir())
-    assert "residual_grid.png" in pngs and len(pngs) == 28 + 1  # every test face + overview
+    # every test face, the overview and the class means
+    assert {"residual_grid.png", "class_means.png"} <= set(pngs) and len(pngs) == 28 + 2
     from PIL import Image
 
     with Image.open(vis / "residual_grid.png") as overview, \

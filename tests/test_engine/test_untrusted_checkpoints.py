@@ -122,7 +122,8 @@ def test_kfold_worker_refuses(setup, evil):
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
     # the worker's line, then the driver's, which repeats it
     assert f"errkit: error: refused to load {path}" in proc.stderr
-    assert "errkit: error: fold 0 failed (exit code 2)" in proc.stderr
+    assert "errkit: error: 1 of 1 folds failed" in proc.stderr
+    assert "fold 0 failed (exit code 2)" in proc.stderr
 
 
 @pytest.mark.slow
