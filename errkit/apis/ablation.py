@@ -27,7 +27,6 @@ study. Layout of ``WORK_DIR`` for one fold::
 from __future__ import annotations
 
 import logging
-import os
 import os.path as osp
 import time
 from typing import Any, Dict, List, Optional, Sequence
@@ -37,11 +36,10 @@ from errkit.utils.output_paths import OutputPathError, check_output_dir
 
 from .ablation_configs import AblationError, StudyConfig, load_study_configs
 from .cross_fold_ablation import run_cross_fold_ablation
-from .experiment import (CONFIG_FILE, RESULT_FILE, ExperimentError, RunSpec, config_sha1,
-                         finite_number, load_completed_run, log, read_run_result,
-                         run_in_subprocess)
+from .experiment import (RESULT_FILE, ExperimentError, config_sha1, finite_number,
+                         load_completed_run, log, read_run_result, run_in_subprocess)
 from .kfold import derive_fold_config
-from .run_pool import run_pool, threads_per_job, worker_log_file
+from .run_pool import run_pool, run_worker
 
 __all__ = ["AblationError", "ABLATION_METRICS", "run_ablation", "format_ablation_markdown"]
 
@@ -94,22 +92,12 @@ def _read_result(item: Dict[str, Any]) -> Dict[str, Any]:
 
 def _run_one(item: Dict[str, Any], resume: bool, jobs: int) -> Dict[str, Any]:
     """Train and test one config in a worker process; its ``fold_result.json``."""
-    result_path = osp.join(item["work_dir"], RESULT_FILE)
-    if not resume and osp.isfile(result_path):
-        os.remove(result_path)
-    config_file = osp.join(item["work_dir"], CONFIG_FILE)
-    atomic_write_text(config_file, item["text"])
-    log_file = worker_log_file(item["work_dir"], jobs)
-    log(f"ablation: running '{item['name']}' (fold {item['fold']} of {item['num_folds']}) "
-        f"in {item['work_dir']}" + (f", output in {log_file}" if log_file else ""))
     try:
-        run_in_subprocess(RunSpec(config_file, item["fold"], item["num_folds"],
-                                  f"{item['name']}_fold{item['fold']}", resume=resume,
-                                  num_threads=threads_per_job(jobs), log_file=log_file))
+        run_worker(item["work_dir"], item["text"], item["fold"], item["num_folds"],
+                   item["name"], resume, jobs, run_in_subprocess,
+                   f"ablation: '{item['name']}' (fold {item['fold']} of {item['num_folds']})")
     except ExperimentError as exc:
         raise AblationError(str(exc)) from exc
-    if not osp.isfile(result_path):
-        raise AblationError(f"the run finished without writing {result_path}")
     return _read_result(item)
 
 

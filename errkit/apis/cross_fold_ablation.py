@@ -19,21 +19,19 @@ study already has paired folds to compare. The table is described in
 from __future__ import annotations
 
 import inspect
-import os
 import os.path as osp
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from errkit.registry import DATASETS
-from errkit.utils.atomic_io import atomic_write_text
 
 from .ablation_configs import AblationError, StudyConfig
 from .comparison_table import summarize_comparison, write_comparison_table
-from .experiment import (CONFIG_FILE, RESULT_FILE, ExperimentError, RunSpec, config_sha1,
+from .experiment import (RESULT_FILE, ExperimentError, RunSpec, config_sha1,
                          load_completed_run, log, read_run_result, run_in_subprocess)
 from .kfold import SUMMARY_DIR as KFOLD_SUMMARY_DIR
 from .kfold import derive_fold_config, load_fold_results, select_folds, write_summary
-from .run_pool import run_pool, threads_per_job, worker_log_file
+from .run_pool import run_pool, run_worker
 
 __all__ = ["fold_settings", "run_cross_fold_ablation"]
 
@@ -147,19 +145,11 @@ def _label(run: Dict[str, Any]) -> str:
 def _run(run: Dict[str, Any], resume: bool, jobs: int,
          runner: Callable[[RunSpec], None]) -> Dict[str, Any]:
     """Train and test one fold of one config in a worker process; its result."""
-    result_path = osp.join(run["work_dir"], RESULT_FILE)
-    if not resume and osp.isfile(result_path):
-        os.remove(result_path)
-    config_file = osp.join(run["work_dir"], CONFIG_FILE)
-    atomic_write_text(config_file, run["text"])
-    log_file = worker_log_file(run["work_dir"], jobs)
-    log(f"{_label(run)}: running in {run['work_dir']}"
-        + (f", output in {log_file}" if log_file else ""))
-    runner(RunSpec(config_file, run["fold"], run["num_folds"],
-                   f"{run['name']}_fold{run['fold']}", resume=resume,
-                   num_threads=threads_per_job(jobs), log_file=log_file))
-    if not osp.isfile(result_path):
-        raise AblationError(f"the run finished without writing {result_path}")
+    try:
+        result_path = run_worker(run["work_dir"], run["text"], run["fold"], run["num_folds"],
+                                 run["name"], resume, jobs, runner, _label(run))
+    except ExperimentError as exc:
+        raise AblationError(str(exc)) from exc
     return read_run_result(result_path, run["fold"], run["num_folds"])
 
 

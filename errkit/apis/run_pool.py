@@ -18,9 +18,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, Optional, Sequence, Tuple, TypeVar
 
-from .experiment import ExperimentError, log
+from errkit.utils.atomic_io import atomic_write_text
 
-__all__ = ["WORKER_LOG", "threads_per_job", "worker_log_file", "run_pool"]
+from .experiment import CONFIG_FILE, RESULT_FILE, ExperimentError, RunSpec, log
+
+__all__ = ["WORKER_LOG", "threads_per_job", "worker_log_file", "run_worker", "run_pool"]
 
 #: File in a run's work dir that receives its worker's output when runs share the CPU.
 WORKER_LOG = "worker.log"
@@ -58,6 +60,44 @@ def worker_log_file(work_dir: str, jobs: int) -> Optional[str]:
         str or None: The log file.
     """
     return osp.join(work_dir, WORKER_LOG) if int(jobs) > 1 else None
+
+
+def run_worker(work_dir: str, text: str, fold: int, num_folds: int, name: str, resume: bool,
+               jobs: int, runner: Callable[[RunSpec], None], label: str) -> str:
+    """Write a run's config into its work dir, then train and test it in a worker.
+
+    Args:
+        work_dir (str): The run's work dir (it receives the config, the result
+            and, with several jobs, the worker's log).
+        text (str): The run's config, as text.
+        fold (int): Its test fold.
+        num_folds (int): Folds of its split.
+        name (str): Its name; the experiment is ``<name>_fold<fold>``.
+        resume (bool): Resume an interrupted run; False removes an old result
+            first and starts again.
+        jobs (int): Runs at once (see :func:`threads_per_job`).
+        runner (callable): Starts the worker, e.g.
+            :func:`~errkit.apis.experiment.run_in_subprocess`.
+        label (str): How the log names the run.
+
+    Returns:
+        str: The run's result file.
+
+    Raises:
+        ExperimentError: The worker failed, or ended without writing its result.
+    """
+    result_path = osp.join(work_dir, RESULT_FILE)
+    if not resume and osp.isfile(result_path):
+        os.remove(result_path)
+    config_file = osp.join(work_dir, CONFIG_FILE)
+    atomic_write_text(config_file, text)
+    log_file = worker_log_file(work_dir, jobs)
+    log(f"{label}: running in {work_dir}" + (f", output in {log_file}" if log_file else ""))
+    runner(RunSpec(config_file, fold, num_folds, f"{name}_fold{fold}", resume=resume,
+                   num_threads=threads_per_job(jobs), log_file=log_file))
+    if not osp.isfile(result_path):
+        raise ExperimentError(f"the run finished without writing {result_path}")
+    return result_path
 
 
 def run_pool(tasks: Sequence[T], work: Callable[[T], R], jobs: int,
