@@ -11,6 +11,7 @@
 # is in the summary and in the dataset's load report).
 # {{ fileDirname }} (mmengine) is this file's folder: the data sit in the checkout's
 # data/ wherever errkit runs from; --data-root DIR reads them from DIR instead.
+_base_ = ['../augmentations/real_faces.py']
 data_root = '{{ fileDirname }}/../../../data/ckplus_crops'
 cache_file = '{{ fileDirname }}/../../../data/cache/ckplus_crops_128.npz'
 classes = ('anger', 'contempt', 'disgust', 'fear', 'happy', 'sadness', 'surprise')

@@ -11,6 +11,7 @@
 # landmarks to the same canonical eye positions, so the pair lines up.
 # {{ fileDirname }} (mmengine) is this file's folder: the photos sit beside the checkout,
 # the cache in the checkout's data/ wherever errkit runs from.
+_base_ = ['../augmentations/real_faces.py']
 data_root = '{{ fileDirname }}/../../../../shared/data/tw_faces'
 cache_file = '{{ fileDirname }}/../../../data/cache/tw_faces_128.npz'
 classes = ('happy', 'sad', 'angry', 'disgusted', 'fearful', 'surprised')
@@ -51,14 +52,3 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = [dict(type='ExpressionMetric'), dict(type='RemovalMetric')]
 test_evaluator = val_evaluator
-
-# Training augmentations for real photos (the model's data_preprocessor applies them to
-# the face, its neutral and both landmark sets alike): mirror (the 68 points re-indexed),
-# small rotation, scale and shift, brightness and contrast.
-real_face_augments = [
-    dict(type='PairedAugmentation', augmentations=[
-        dict(type='RandomHorizontalFlip', p=0.5),
-        dict(type='RandomAffine', degrees=8, translate=(0.04, 0.04), scale=(0.92, 1.08),
-             p=1.0)]),
-    dict(type='PhotometricJitter'),
-]
