@@ -48,8 +48,6 @@ def test_plugin_manager_receives_the_registries_instead_of_importing_them(graph)
     ("errkit.utils", "errkit.engine"),
 ])
 def test_no_upward_import(graph, lower, upper):
-    # The cycles and upward imports that the layering removed stay removed
-    # (the deprecated alias errkit.landmarks.prepare aside).
+    # The cycles and upward imports that the layering removed stay removed.
     chains = graph.find_shortest_chains(importer=lower, imported=upper)
-    chains = {c for c in chains if c[0] != "errkit.landmarks.prepare"}
     assert not chains, chains
